@@ -1,0 +1,179 @@
+"""GatewayClient: the scraper's only way into the gateway, its public GraphQL API over HTTP.
+
+Every call is idempotent (upsertSeries, ingest with onConflict UPDATE, a read), so a request
+that may or may not have been applied is simply sent again. The gateway signals "come back
+later" with connection errors, 429 and 5xx; 400/401/403/413/422 mean the request itself is
+wrong and are never retried.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import stamina
+
+from scrapers.smard.catalog import FILTERS
+from scrapers.smard.errors import GatewayUnavailable, PublishRejected
+from scrapers.smard.parse import from_rfc3339, to_rfc3339
+from scrapers.smard.retry import FullJitterBackoff, parse_retry_after
+from scrapers.smard.settings import USER_AGENT, GatewaySettings, SeriesConfig
+
+UPSERT_SERIES = """
+mutation UpsertSmardSeries($input: SeriesInput!) {
+  upsertSeries(input: $input) { key }
+}
+"""
+
+LAST_TIMESTAMP = """
+query SmardLastTimestamp($key: String!) {
+  series(key: $key) { lastTimestamp }
+}
+"""
+
+INGEST = """
+mutation IngestSmardChunks($input: IngestInput!) {
+  ingest(input: $input) {
+    accepted inserted updated unchanged
+    userErrors { code message key index }
+  }
+}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCounts:
+    accepted: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: IngestCounts) -> IngestCounts:
+        return IngestCounts(
+            self.accepted + other.accepted,
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def classify_gateway_error(exc: Exception) -> float | None:
+    if isinstance(exc, GatewayUnavailable):
+        return exc.retry_after or 0.0
+    if isinstance(exc, httpx.TransportError):
+        return 0.0
+    return None
+
+
+def series_input(series: SeriesConfig) -> dict[str, Any]:
+    return {
+        "key": series.series_key,
+        "name": series.display_name,
+        "kind": FILTERS[series.filter].kind.value,
+        "unit": FILTERS[series.filter].unit,
+        "timezone": "Europe/Berlin",
+        "resolution": series.iso_resolution,
+        "labels": {
+            "filter": str(series.filter),
+            "region": series.region,
+            "resolution": series.resolution,
+            "source": "smard",
+        },
+        "source": "smard",
+    }
+
+
+class GatewayClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        settings: GatewaySettings,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._rng = rng or random.Random()
+        self._headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
+        if settings.token is not None:
+            self._headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
+        self.requests = 0
+
+    async def upsert_series(self, series: SeriesConfig) -> None:
+        await self._execute(UPSERT_SERIES, {"input": series_input(series)})
+
+    async def last_timestamp(self, key: str) -> int | None:
+        data = await self._execute(LAST_TIMESTAMP, {"key": key})
+        found = data.get("series")
+        if not isinstance(found, dict) or found.get("lastTimestamp") is None:
+            return None
+        return from_rfc3339(str(found["lastTimestamp"]))
+
+    async def ingest(
+        self, key: str, timestamps: Sequence[int], values: Sequence[float]
+    ) -> IngestCounts:
+        """Send whole chunks in one all-or-nothing mutation."""
+        variables = {
+            "input": {
+                "series": [
+                    {
+                        "key": key,
+                        "timestamps": [to_rfc3339(ts) for ts in timestamps],
+                        "values": list(values),
+                    }
+                ],
+                "onConflict": "UPDATE",
+            }
+        }
+        result = (await self._execute(INGEST, variables))["ingest"]
+        if result["userErrors"]:
+            shown = "; ".join(f"{e['code']}: {e['message']}" for e in result["userErrors"][:3])
+            raise PublishRejected(f"gateway rejected {key}: {shown}")
+        return IngestCounts(
+            result["accepted"], result["inserted"], result["updated"], result["unchanged"]
+        )
+
+    async def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        retry = self._settings.retry
+        backoff = FullJitterBackoff(retry, classify_gateway_error, self._rng)
+        async for attempt in stamina.retry_context(
+            on=backoff,
+            attempts=retry.attempts,
+            timeout=retry.timeout_seconds,
+            wait_initial=retry.wait_initial_seconds,
+            wait_max=retry.wait_max_seconds,
+        ):
+            with attempt:
+                return await self._post(query, variables)
+        raise AssertionError("stamina either returns or re-raises")  # pragma: no cover
+
+    async def _post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        resp = await self._http.post(
+            self._settings.url,
+            json={"query": query, "variables": variables},
+            headers=self._headers,
+            timeout=self._settings.timeout_seconds,
+        )
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise GatewayUnavailable(
+                f"gateway returned {resp.status_code}",
+                parse_retry_after(resp.headers.get("retry-after")),
+            )
+        if resp.status_code != 200:
+            raise PublishRejected(f"gateway returned {resp.status_code}: {resp.text[:200]}")
+        try:
+            payload = resp.json()
+        except ValueError as exc:
+            raise PublishRejected("gateway answered 200 with a body that is not JSON") from exc
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        if errors:
+            messages = "; ".join(str(e.get("message", e)) for e in errors[:3])
+            raise PublishRejected(f"gateway GraphQL errors: {messages}")
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, dict):
+            raise PublishRejected("gateway response has no data")
+        return data
