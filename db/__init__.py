@@ -1,0 +1,1 @@
+"""Storage layer: PostgreSQL/TimescaleDB access. Imports neither strawberry nor starlette."""

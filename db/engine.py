@@ -1,0 +1,85 @@
+"""The `Database`: one async SQLAlchemy engine over asyncpg, with the session pinned to UTC."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from db.capabilities import Capabilities, detect_capabilities
+
+__all__ = ["Database", "PoolConfig", "driver_connection", "sqlalchemy_url"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolConfig:
+    size: int = 5
+    max_overflow: int = 5
+    timeout_s: float = 3.0
+    recycle_s: int = 1800
+    statement_timeout_ms: int = 30_000
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the usual `postgres://` / `postgresql://` forms and select the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must start with postgresql:// or postgres://")
+
+
+class Database:
+    """Owns the connection pool. Every query checks out its own connection, because
+    GraphQL resolves sibling fields concurrently and one asyncpg connection runs one
+    statement at a time."""
+
+    def __init__(self, url: str, pool: PoolConfig | None = None) -> None:
+        pool = pool or PoolConfig()
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            sqlalchemy_url(url),
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout_s,
+            pool_recycle=pool.recycle_s,
+            pool_pre_ping=True,
+            connect_args={
+                # Output must not depend on the server's default zone.
+                "server_settings": {
+                    "timezone": "UTC",
+                    "application_name": "energy-gateway",
+                    "statement_timeout": str(pool.statement_timeout_ms),
+                },
+            },
+        )
+        self.capabilities = Capabilities()
+
+    async def start(self) -> Capabilities:
+        """Detect what the server offers (TimescaleDB or plain PostgreSQL)."""
+        async with self.connect() as conn:
+            self.capabilities = await detect_capabilities(conn)
+        return self.capabilities
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """The raw asyncpg connection under an SQLAlchemy connection (for COPY and arrays)."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    return driver

@@ -1,0 +1,1 @@
+"""The ASGI gateway: settings, app factory, context, errors, CLI."""

@@ -1,0 +1,102 @@
+"""Command line: `python -m gateway {serve,dev,migrate,export-schema}`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+from pydantic import SecretStr
+
+from db.engine import Database
+from db.migrate import apply_migrations
+from gateway.app import create_app, pool_from
+from gateway.demo import EXAMPLE_QUERY, load_demo
+from gateway.embedded import start_embedded_postgres
+from gateway.schema import served_schema
+from gateway.settings import Settings
+from resolvers.schema import build_schema
+
+__all__ = ["main"]
+
+log = logging.getLogger("gateway")
+
+
+def _migrate(url: str) -> None:
+    applied = asyncio.run(apply_migrations(url))
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
+    print(f"migrations applied: {names}")
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=25,
+    )
+
+
+async def _load_demo(settings: Settings) -> int:
+    database = Database(settings.require_database_url(), pool_from(settings))
+    try:
+        await database.start()
+        return await load_demo(served_schema(settings), database)
+    finally:
+        await database.dispose()
+
+
+def _dev(settings: Settings, host: str, port: int) -> None:
+    if settings.database_url is None:
+        url = start_embedded_postgres(settings.data_dir)
+        print(f"embedded PostgreSQL running, data in {Path(settings.data_dir).resolve()}")
+    else:
+        url = settings.require_database_url()
+    settings = settings.model_copy(update={"database_url": SecretStr(url), "env": "dev"})
+    _migrate(url)
+    points = asyncio.run(_load_demo(settings))
+    print(f"demo data loaded: {points} points through the ingest mutation")
+    print(f"\nGraphiQL: http://{host}:{port}/graphql\n\nTry this query:\n{EXAMPLE_QUERY}\n")
+    _serve(settings, host, port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "run the gateway (DATABASE_URL required)"),
+        ("dev", "run with GraphiQL and demo data; embedded PostgreSQL if DATABASE_URL is unset"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--host", default=None)
+        command.add_argument("--port", type=int, default=None)
+    commands.add_parser("migrate", help="apply pending database migrations")
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--output", "-o", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    if args.command == "export-schema":
+        sdl = build_schema().as_str() + "\n"
+        if args.output:
+            args.output.write_text(sdl)
+        else:
+            sys.stdout.write(sdl)
+        return
+    if args.command == "migrate":
+        _migrate(settings.require_database_url())
+        return
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if args.command == "dev":
+        _dev(settings, host, port)
+    else:
+        _serve(settings, host, port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""The schema as served: the resolvers' schema plus the gateway's extensions."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+
+from gateway.errors import ErrorMasking
+from gateway.settings import Settings
+from resolvers.schema import ExtensionFactory, build_schema
+
+__all__ = ["served_schema"]
+
+
+def served_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[ExtensionFactory] = [
+        ErrorMasking,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not settings.dev:
+        extensions.append(DisableIntrospection)
+    return build_schema(extensions, field_suggestions=settings.dev)

@@ -1,0 +1,51 @@
+"""The per-request context resolvers see. Built by the gateway; no HTTP types in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from db.engine import Database
+from resolvers.auth import Principal
+from resolvers.errors import BudgetExceeded
+from resolvers.loaders import Loaders
+
+__all__ = ["Budget", "Context", "Limits"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    max_ingest_points: int = 100_000
+    max_request_points: int = 100_000  # buckets + raw samples returned by one request
+    max_page_size: int = 1000
+    min_timestamp: datetime = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+    max_future: timedelta = timedelta(days=3660)
+
+
+@dataclass
+class Budget:
+    """Points (buckets or raw samples) one request may still return; checked before SQL."""
+
+    remaining: int
+
+    def spend(self, points: int, what: str) -> None:
+        if points > self.remaining:
+            raise BudgetExceeded(
+                f"{what} would return up to {points} points, above the {self.remaining} "
+                "left in this request's budget; narrow the range or use a coarser `every`"
+            )
+        self.remaining -= points
+
+
+@dataclass
+class Context:
+    database: Database
+    limits: Limits
+    principal: Principal
+    request_id: str = "-"
+    loaders: Loaders = field(init=False)
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.database)
+        self.budget = Budget(self.limits.max_request_points)

@@ -1,0 +1,45 @@
+"""Per-request DataLoaders: series metadata by key and by id, and first/last timestamps.
+
+Created per request (in the context) so nothing is cached across requests or event loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+
+from strawberry.dataloader import DataLoader
+
+from db.engine import Database
+from db.series import SeriesRecord, fetch_extents, fetch_series_by_ids, fetch_series_by_keys
+
+__all__ = ["Loaders"]
+
+Extent = tuple[datetime | None, datetime | None]
+
+
+async def _by_key(database: Database, keys: Sequence[str]) -> list[SeriesRecord | None]:
+    found = {r.key: r for r in await fetch_series_by_keys(database, keys)}
+    return [found.get(k) for k in keys]
+
+
+async def _by_id(database: Database, ids: Sequence[int]) -> list[SeriesRecord | None]:
+    found = {r.id: r for r in await fetch_series_by_ids(database, ids)}
+    return [found.get(i) for i in ids]
+
+
+async def _extents(database: Database, ids: Sequence[int]) -> list[Extent]:
+    found = await fetch_extents(database, ids)
+    return [found.get(i, (None, None)) for i in ids]
+
+
+class Loaders:
+    def __init__(self, database: Database) -> None:
+        self.series_by_key = DataLoader[str, SeriesRecord | None](partial(_by_key, database))
+        self.series_by_id = DataLoader[int, SeriesRecord | None](partial(_by_id, database))
+        self.extents = DataLoader[int, Extent](partial(_extents, database))
+
+    def prime(self, record: SeriesRecord) -> None:
+        self.series_by_key.prime(record.key, record)
+        self.series_by_id.prime(record.id, record)

@@ -1,0 +1,83 @@
+"""The schema: root fields, each declaring the scope it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+
+from resolvers import ingest as ingest_resolvers, series as series_resolvers
+from resolvers.auth import Scope, scoped
+from resolvers.context import Context
+from resolvers.scalars import scalar_map
+from resolvers.series import Series, SeriesConnection
+from resolvers.types import DeleteResult, IngestResult
+
+__all__ = ["Mutation", "Query", "build_schema"]
+
+From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
+
+
+@strawberry.type
+class Query:
+    series: Series | None = strawberry.field(
+        resolver=series_resolvers.get_series,
+        extensions=scoped(Scope.READ),
+        description="One series by key; null if there is none.",
+    )
+    series_list: SeriesConnection = strawberry.field(
+        resolver=series_resolvers.list_series,
+        extensions=scoped(Scope.READ),
+        description="Series ordered by key, filtered, with cursor pagination (`first` <= 1000).",
+    )
+
+
+@strawberry.type
+class Mutation:
+    upsert_series: Series = strawberry.field(
+        resolver=series_resolvers.upsert_series,
+        extensions=scoped(Scope.INGEST),
+        description="Create a series or update its metadata; omitted optional fields are kept.",
+    )
+    ingest: IngestResult = strawberry.field(
+        resolver=ingest_resolvers.ingest,
+        extensions=scoped(Scope.INGEST),
+        description="Write columnar samples for many series in one transaction. Idempotent; "
+        "all-or-nothing: any userError means nothing was written.",
+    )
+
+    @strawberry.mutation(
+        extensions=scoped(Scope.ADMIN), description="Delete the samples of a series in [from, to)."
+    )
+    async def delete_samples(
+        self, info: Info[Context, None], key: str, from_: From, to: datetime
+    ) -> DeleteResult:
+        return await ingest_resolvers.delete_samples(info, key, from_, to)
+
+
+ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """No-op: the gateway's masking extension logs unexpected errors with the request id;
+        expected ones (bad arguments, limits) are not worth an error log line."""
+
+
+def build_schema(
+    extensions: Sequence[ExtensionFactory] = (), *, field_suggestions: bool = True
+) -> strawberry.Schema:
+    return _Schema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(
+            scalar_map=scalar_map, disable_field_suggestions=not field_suggestions
+        ),
+        extensions=list(extensions),
+    )

@@ -1,0 +1,246 @@
+"""The `Series` type with its reads (samples, aggregate), and the series queries/mutation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from db import aggregate as db_aggregate, samples as db_samples, series as db_series
+from db.series import SeriesRecord
+from resolvers.arguments import check_every, check_range, check_timezone
+from resolvers.context import Context
+from resolvers.errors import InvalidArgument
+from resolvers.scalars import JSON
+from resolvers.selection import selected_subfields
+from resolvers.types import (
+    BucketColumns,
+    Fill,
+    PageInfo,
+    SampleColumns,
+    SeriesFilter,
+    SeriesInput,
+    SeriesKind,
+)
+
+__all__ = ["Series", "SeriesConnection", "get_series", "list_series", "upsert_series"]
+
+From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
+To = Annotated[datetime, strawberry.argument(description="Exclusive end.")]
+
+
+@strawberry.type(description="A time series: metadata plus range reads.")
+class Series:
+    record: strawberry.Private[SeriesRecord]
+
+    @strawberry.field
+    def key(self) -> str:
+        return self.record.key
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name
+
+    @strawberry.field
+    def kind(self) -> SeriesKind:
+        return SeriesKind(self.record.kind)
+
+    @strawberry.field
+    def unit(self) -> str:
+        return self.record.unit
+
+    @strawberry.field(description="IANA time zone of the series (default UTC).")
+    def timezone(self) -> str:
+        return self.record.timezone
+
+    @strawberry.field(description="Nominal interval as ISO-8601 duration; null if irregular.")
+    def resolution(self) -> str | None:
+        return self.record.resolution
+
+    @strawberry.field
+    def labels(self) -> JSON:
+        return JSON(self.record.labels)
+
+    @strawberry.field
+    def source(self) -> str | None:
+        return self.record.source
+
+    @strawberry.field
+    async def first_timestamp(self, info: Info[Context, None]) -> datetime | None:
+        return (await info.context.loaders.extents.load(self.record.id))[0]
+
+    @strawberry.field
+    async def last_timestamp(self, info: Info[Context, None]) -> datetime | None:
+        return (await info.context.loaders.extents.load(self.record.id))[1]
+
+    @strawberry.field(description="Raw samples in [from, to), oldest first.")
+    async def samples(
+        self, info: Info[Context, None], from_: From, to: To, limit: int | None = None
+    ) -> SampleColumns:
+        check_range(from_, to)
+        ctx = info.context
+        if limit is None:
+            limit = min(ctx.budget.remaining, ctx.limits.max_request_points)
+        if limit < 1:
+            raise InvalidArgument("`limit` must be at least 1")
+        ctx.budget.spend(limit, "samples")
+        timestamps, values = await db_samples.read_samples(
+            ctx.database, series_id=self.record.id, start=from_, end=to, limit=limit + 1
+        )
+        truncated = len(timestamps) > limit
+        return SampleColumns(
+            timestamps=timestamps[:limit], values=values[:limit], truncated=truncated
+        )
+
+    @strawberry.field(
+        description="Bucketed aggregates in [from, to), computed in the database. `every` is an "
+        "ISO-8601 duration (PT15M, PT1H, P1D, P1W, P1M, P3M, P1Y); calendar buckets follow the "
+        "wall clock of `timezone` (default: the series' zone). Only selected columns are computed."
+    )
+    async def aggregate(
+        self,
+        info: Info[Context, None],
+        from_: From,
+        to: To,
+        every: str,
+        timezone: str | None = None,
+        fill: Fill = Fill.NONE,
+    ) -> BucketColumns:
+        check_range(from_, to)
+        width = check_every(every)
+        zone = check_timezone(timezone or self.record.timezone)
+        ctx = info.context
+        ctx.budget.spend(width.max_buckets(from_, to), "aggregate")
+        wanted = selected_subfields(info) & set(db_aggregate.AGGREGATES)
+        rows = await db_aggregate.fetch_buckets(
+            ctx.database,
+            series_id=self.record.id,
+            start=from_,
+            end=to,
+            width=width,
+            timezone=zone,
+            aggregates=wanted | {"count"},
+            fill=db_aggregate.Fill(fill.value),
+        )
+        return BucketColumns(starts=rows.starts, ends=rows.ends, **rows.columns)
+
+
+@strawberry.type
+class SeriesEdge:
+    cursor: str
+    node: Series
+
+
+@strawberry.type
+class SeriesConnection:
+    edges: list[SeriesEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Series]:
+        return [edge.node for edge in self.edges]
+
+
+def _encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(b"k:" + key.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode())
+    except (binascii.Error, ValueError):
+        raw = b""
+    if not raw.startswith(b"k:"):
+        raise InvalidArgument("invalid `after` cursor; pass an endCursor from a previous page")
+    return raw[2:].decode(errors="replace")
+
+
+async def get_series(info: Info[Context, None], key: str) -> Series | None:
+    record = await info.context.loaders.series_by_key.load(key)
+    return Series(record=record) if record else None
+
+
+async def list_series(
+    info: Info[Context, None],
+    filter: SeriesFilter | None = None,
+    first: int | None = 100,
+    after: str | None = None,
+) -> SeriesConnection:
+    ctx = info.context
+    first = 100 if first is None else first
+    if not 1 <= first <= ctx.limits.max_page_size:
+        raise InvalidArgument(f"`first` must be between 1 and {ctx.limits.max_page_size}")
+    where = _filter(filter)
+    records = await db_series.list_series(
+        ctx.database,
+        where=where,
+        after_key=_decode_cursor(after) if after is not None else None,
+        limit=first + 1,
+    )
+    page = records[:first]
+    for record in page:
+        ctx.loaders.prime(record)
+    edges = [SeriesEdge(cursor=_encode_cursor(r.key), node=Series(record=r)) for r in page]
+    return SeriesConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(records) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+def _filter(value: SeriesFilter | None) -> db_series.SeriesFilter:
+    if value is None:
+        return db_series.SeriesFilter()
+    kinds = [k.value for k in value.kinds or []]
+    if value.kind is not None:
+        kinds.append(value.kind.value)
+    if value.labels is not None and not isinstance(value.labels, dict):
+        raise InvalidArgument("`labels` filter must be a JSON object")
+    return db_series.SeriesFilter(
+        kinds=kinds or None,
+        source=value.source,
+        key_prefix=value.key_prefix,
+        labels=value.labels,
+    )
+
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]{0,199}$")
+_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+
+
+def _series_values(value: SeriesInput) -> db_series.SeriesValues:
+    if not _KEY.match(value.key):
+        raise InvalidArgument(
+            "`key` must be 1-200 characters of letters, digits and : . _ - / @ +, "
+            "starting with a letter or digit"
+        )
+    for name, text, limit in (("unit", value.unit, 50), ("name", value.name, 200)):
+        if text is not None and not 0 < len(text.strip()) <= limit:
+            raise InvalidArgument(f"`{name}` must be 1-{limit} characters")
+    if value.resolution is not None and not _DURATION.match(value.resolution):
+        raise InvalidArgument("`resolution` must be an ISO-8601 duration such as PT15M or PT1H")
+    labels: Any = value.labels
+    if labels is not None and not isinstance(labels, dict):
+        raise InvalidArgument("`labels` must be a JSON object")
+    return db_series.SeriesValues(
+        key=value.key,
+        kind=value.kind.value,
+        unit=value.unit.strip(),
+        name=value.name,
+        timezone=check_timezone(value.timezone) if value.timezone is not None else None,
+        resolution=value.resolution,
+        labels=labels,
+        source=value.source,
+    )
+
+
+async def upsert_series(info: Info[Context, None], input: SeriesInput) -> Series:
+    record = await db_series.upsert_series(info.context.database, _series_values(input))
+    info.context.loaders.prime(record)
+    return Series(record=record)

@@ -1,0 +1,150 @@
+"""GraphQL object types, enums and inputs of the core contract (design.md §3)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from resolvers.scalars import JSON
+
+__all__ = [
+    "BucketColumns",
+    "DeleteResult",
+    "Fill",
+    "IngestInput",
+    "IngestResult",
+    "OnConflict",
+    "PageInfo",
+    "SampleColumns",
+    "SeriesFilter",
+    "SeriesInput",
+    "SeriesKind",
+    "SeriesSamplesInput",
+    "UserError",
+]
+
+
+@strawberry.enum(description="What a series measures; drives unit handling and KPIs.")
+class SeriesKind(enum.Enum):
+    POWER = "POWER"
+    ENERGY = "ENERGY"
+    METER = "METER"
+    PRICE = "PRICE"
+    CO2_INTENSITY = "CO2_INTENSITY"
+    KPI = "KPI"
+    OTHER = "OTHER"
+
+
+@strawberry.enum(description="What ingest does with a timestamp that is already stored.")
+class OnConflict(enum.Enum):
+    UPDATE = "UPDATE"
+    IGNORE = "IGNORE"
+
+
+@strawberry.enum(description="How `aggregate` treats buckets without samples.")
+class Fill(enum.Enum):
+    NONE = strawberry.enum_value("NONE", description="Omit empty buckets.")
+    NULL = strawberry.enum_value("NULL", description="Every bucket; empty ones are null.")
+    ZERO = strawberry.enum_value("ZERO", description="Every bucket; empty ones are 0.")
+    LOCF = strawberry.enum_value(
+        "LOCF", description="Every bucket; empty ones repeat the previous non-empty bucket."
+    )
+    LINEAR = strawberry.enum_value(
+        "LINEAR",
+        description="Every bucket; empty ones are interpolated in time between the "
+        "neighbouring non-empty buckets (null at the edges).",
+    )
+
+
+@strawberry.type(description="Raw samples as columns, ordered by time.")
+class SampleColumns:
+    timestamps: list[datetime]
+    values: list[float]
+    truncated: bool = strawberry.field(
+        default=False, description="True when `limit` cut the result short."
+    )
+
+
+@strawberry.type(
+    description="One entry per bucket, the same order in every list. Buckets are half-open "
+    "[start, end); `ends[i]` is the next bucket's start on the wall clock of the zone."
+)
+class BucketColumns:
+    starts: list[datetime]
+    ends: list[datetime]
+    count: list[int]
+    avg: list[float | None] | None = None
+    min: list[float | None] | None = None
+    max: list[float | None] | None = None
+    sum: list[float | None] | None = None
+    first: list[float | None] | None = None
+    last: list[float | None] | None = None
+
+
+@strawberry.type
+class UserError:
+    code: str
+    message: str
+    key: str | None = None
+    index: int | None = None
+
+
+@strawberry.type
+class IngestResult:
+    accepted: int
+    inserted: int
+    updated: int
+    unchanged: int
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class DeleteResult:
+    deleted: int
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.input
+class SeriesInput:
+    key: str
+    kind: SeriesKind
+    unit: str
+    name: str | None = None
+    timezone: str | None = strawberry.field(default=None, description="IANA name; default UTC.")
+    resolution: str | None = strawberry.field(
+        default=None, description="Nominal interval as an ISO-8601 duration, e.g. PT15M."
+    )
+    labels: JSON | None = None
+    source: str | None = None
+
+
+@strawberry.input
+class SeriesSamplesInput:
+    key: str
+    timestamps: list[datetime]
+    values: list[float]
+
+
+@strawberry.input
+class IngestInput:
+    series: list[SeriesSamplesInput]
+    on_conflict: OnConflict = OnConflict.UPDATE
+
+
+@strawberry.input
+class SeriesFilter:
+    kind: SeriesKind | None = None
+    kinds: list[SeriesKind] | None = None
+    source: str | None = None
+    key_prefix: str | None = None
+    labels: JSON | None = strawberry.field(
+        default=None, description='Label containment, e.g. {"region": "DE-LU"}.'
+    )

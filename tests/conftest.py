@@ -1,0 +1,133 @@
+"""Fixtures shared by all tests: a fresh PostgreSQL database per session (real server, no
+mocks), the app in-process, a live uvicorn gateway for HTTP clients, and a SQL connection."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+
+from db.migrate import apply_migrations
+from gateway.app import create_app
+from gateway.settings import Settings
+
+BASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+Gql = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A database created for this test session and dropped afterwards."""
+    name = f"gw_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(BASE_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = _with_database(BASE_URL, name)
+        await apply_migrations(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(env="dev", database_url=SecretStr(database_url))
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def gql(client: httpx.AsyncClient) -> Gql:
+    """POST a GraphQL document; return the decoded body (asserting HTTP 200)."""
+
+    async def run(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await client.post("/graphql", json={"query": query, "variables": variables})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return run
+
+
+@pytest.fixture(scope="session")
+async def admin_sql(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    assert pool is not None
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_db(admin_sql: asyncpg.Pool) -> None:
+    await admin_sql.execute("TRUNCATE samples, series RESTART IDENTITY")
+
+
+@pytest.fixture
+async def sql(admin_sql: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with admin_sql.acquire() as conn:
+        yield conn
+
+
+@dataclass(frozen=True)
+class LiveGateway:
+    url: str  # full GraphQL endpoint
+    base_url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
+    """The real gateway under uvicorn on a loopback port, in a background thread."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("live gateway did not start")
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    yield LiveGateway(url=f"{base}/graphql", base_url=base)
+    server.should_exit = True
+    thread.join(timeout=30)
