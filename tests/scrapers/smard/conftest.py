@@ -11,12 +11,14 @@ import pytest
 import stamina
 
 from scrapers.smard.client import SmardClient
+from scrapers.smard.publish import GatewayClient
 from scrapers.smard.settings import (
     HttpSettings,
     RetrySettings,
     SeriesConfig,
     Settings,
 )
+from scrapers.smard.sync import Syncer
 from tests.scrapers.smard.fake_server import FakeSmard, FakeSmardServer
 from tests.scrapers.smard.memory_gateway import MemoryGateway
 
@@ -90,3 +92,17 @@ async def smard_client(smard_server: FakeSmardServer) -> AsyncIterator[SmardClie
 @pytest.fixture
 def memory_gateway() -> MemoryGateway:
     return MemoryGateway()
+
+
+def build_syncer(
+    settings: Settings, smard_http: httpx.AsyncClient, gateway_http: httpx.AsyncClient
+) -> Syncer:
+    smard = SmardClient(
+        smard_http,
+        base_url=settings.base_url,
+        settings=settings.http,
+        retry=settings.retry,
+        rng=random.Random(11),
+    )
+    gateway = GatewayClient(gateway_http, settings=settings.gateway, rng=random.Random(12))
+    return Syncer(settings, smard, gateway)
