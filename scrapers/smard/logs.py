@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from stamina.instrumentation import LoggingOnRetryHook, set_on_retry_hooks
+
 LOGGER_NAME = "scrapers.smard"
 
 
@@ -22,6 +24,8 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             line.update(fields)
+        # stamina's retry log puts its details into dotted extra attributes.
+        line.update({k: v for k, v in vars(record).items() if k.startswith("stamina.")})
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -35,3 +39,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     # httpx logs every request at INFO; one line per series is the contract.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Retries go through the standard library too, so they come out as JSON lines.
+    set_on_retry_hooks([LoggingOnRetryHook])

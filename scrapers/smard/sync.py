@@ -184,9 +184,10 @@ class Syncer:
     async def _prepare(self, series: SeriesConfig, planner: Planner, needs_last: bool) -> _Job:
         job = _Job(series, SeriesReport(series.series_key), time.monotonic())
         try:
+            # The index first: a misconfigured series must not leave an empty series behind.
+            index = await self._smard.index(series.filter, series.region, series.resolution)
             await self._gateway.upsert_series(series)
             last = await self._gateway.last_timestamp(series.series_key) if needs_last else None
-            index = await self._smard.index(series.filter, series.region, series.resolution)
             job.refs = planner(series, index, last)
             job.report.planned = len(job.refs)
         except Exception as exc:
