@@ -139,9 +139,8 @@ def aggregate_sql(
             f", count({n}) OVER (ORDER BY start DESC) AS {n}_bwd"
             for n in values
         )
-    out_cols = "".join(f", {_filled(n, fill)} AS {n}" for n in values)
-    if "count" in names:
-        out_cols += ", count"
+    # Same column order as `names`: fetch_buckets maps columns by position.
+    out_cols = "".join(", count" if n == "count" else f", {_filled(n, fill)} AS {n}" for n in names)
     return (
         f"WITH agg AS ({agg}), grid AS ({_grid(width, timescaledb)}), "
         f"joined AS (SELECT g.start{joined_cols} FROM grid g LEFT JOIN agg a USING (start)), "

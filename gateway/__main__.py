@@ -17,7 +17,7 @@ from gateway.app import create_app, pool_from
 from gateway.demo import EXAMPLE_QUERY, load_demo
 from gateway.embedded import start_embedded_postgres
 from gateway.schema import served_schema
-from gateway.settings import Settings
+from gateway.settings import MissingDatabaseUrl, Settings
 from resolvers.schema import build_schema
 
 __all__ = ["main"]
@@ -80,6 +80,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = Settings()
+    try:
+        _run(args, settings)
+    except MissingDatabaseUrl as exc:
+        parser.exit(2, f"error: {exc}; set it to postgresql://user@host:port/database\n")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "export-schema":
         sdl = build_schema().as_str() + "\n"
         if args.output:

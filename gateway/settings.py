@@ -7,7 +7,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["MissingDatabaseUrl", "Settings"]
+
+
+class MissingDatabaseUrl(RuntimeError):
+    pass
 
 
 class Settings(BaseSettings):
