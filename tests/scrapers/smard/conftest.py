@@ -57,6 +57,7 @@ def fake(smard_server: FakeSmardServer) -> Iterator[FakeSmard]:
     state.series, state.published_until = fresh.series, fresh.published_until
     state.revisions.clear()
     state.hits.clear()
+    state.arrived.clear()
     state._faults.clear()
     yield state
 

@@ -88,6 +88,8 @@ class FakeSmard:
     published_until: int = PUBLISHED_UNTIL
     revisions: list[tuple[int, float]] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
+    # Set when any request arrives (hits are recorded only once the answer is ready).
+    arrived: threading.Event = field(default_factory=threading.Event)
     _faults: list[tuple[str, deque[Fault]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -164,6 +166,7 @@ class FakeSmard:
     async def handle(self, request: Request) -> Response:
         params = request.path_params
         path = request.url.path
+        self.arrived.set()
         fault = self._take_fault(path)
         if fault is not None and fault.delay_s:
             await asyncio.sleep(fault.delay_s)

@@ -1,0 +1,142 @@
+"""The command line: options after the subcommand, exit codes, the loop and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrapers.smard.__main__ import build_parser, main
+from scrapers.smard.schedule import next_delay, run_forever
+from scrapers.smard.settings import ScheduleSettings
+from tests.scrapers.smard.fake_server import FakeSmard, FakeSmardServer, Fault
+
+REPO = Path(__file__).parents[3]
+
+
+def test_options_are_accepted_after_the_subcommand() -> None:
+    args = build_parser().parse_args(
+        [
+            "backfill",
+            "--from",
+            "2025-03-30",
+            "--config",
+            "x.toml",
+            "--base-url",
+            "http://b",
+            "--gateway-url",
+            "http://g/graphql",
+        ]  # fmt: skip
+    )
+    assert (args.command, str(args.first_day), args.last_day) == ("backfill", "2025-03-30", None)
+    assert (args.base_url, args.gateway_url, args.config) == (
+        "http://b",
+        "http://g/graphql",
+        Path("x.toml"),
+    )
+    assert build_parser().parse_args(["run", "--once"]).once is True
+
+
+@pytest.fixture
+def keep_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() configures process-wide logging; keep pytest's handlers in place."""
+    monkeypatch.setattr("scrapers.smard.__main__.configure_logging", lambda: None)
+
+
+@pytest.mark.usefixtures("keep_logging")
+def test_bad_configuration_exits_2_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[[series]]\nfilter = 4170\nregion = "AT"\nresolution = "hour"\n')
+    assert main(["run", "--once", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "series.0" in err and "not published for region 'AT'" in err
+
+
+@pytest.mark.usefixtures("keep_logging")
+def test_backfill_rejects_a_reversed_range(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["backfill", "--from", "2025-03-30", "--to", "2025-03-01"]
+    assert main([*argv, "--gateway-url", "http://127.0.0.1:9/graphql"]) == 2
+    assert "--to is before --from" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["backfill", "--from", "30.03.2025"])
+
+
+def test_next_delay_is_the_interval_with_bounded_jitter() -> None:
+    schedule = ScheduleSettings(interval_seconds=3600, jitter_seconds=300)
+    rng = random.Random(5)
+    delays = [next_delay(schedule, rng) for _ in range(200)]
+    assert all(3300 <= d <= 3900 for d in delays)
+    assert min(delays) < 3400 and max(delays) > 3800  # the jitter really spreads the runs
+
+
+async def test_loop_runs_until_stopped_and_cancels_a_run_in_progress() -> None:
+    stop = asyncio.Event()
+    runs: list[str] = []
+
+    async def run_once() -> None:
+        runs.append("started")
+        if runs.count("started") == 3:
+            stop.set()  # SIGTERM arrives while the third run is busy
+            await asyncio.sleep(3600)
+        runs.append("finished")
+
+    schedule = ScheduleSettings(interval_seconds=0.01, jitter_seconds=0)
+    await asyncio.wait_for(run_forever(run_once, schedule, stop, random.Random(1)), timeout=10)
+    assert runs == ["started", "finished", "started", "finished", "started"]
+
+
+async def test_sigterm_stops_the_scraper_cleanly(
+    smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, tmp_path: Path
+) -> None:
+    config = tmp_path / "loop.toml"
+    config.write_text(
+        "[http]\npause_seconds = 0\n[schedule]\ninterval_seconds = 3600\n"
+        '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scrapers.smard", "run", "--config", str(config),
+        "--base-url", smard_server.base_url, "--gateway-url", live_gateway.url,
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    events: list[dict[str, Any]] = []
+    while not any(e["event"] == "next run scheduled" for e in events):
+        line = await asyncio.wait_for(proc.stderr.readline(), timeout=30)
+        assert line, "scraper exited before its first run finished"
+        events.append(json.loads(line))
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = await asyncio.wait_for(proc.communicate(), timeout=10)
+    assert proc.returncode == 0
+    synced = [e for e in events if e["event"] == "series synced"]
+    assert [(e["series"], e["outcome"], e["rows"]) for e in synced] == [
+        ("smard:410:DE:hour", "ok", 169 + 168 + 62)
+    ]
+
+
+async def test_sigterm_during_a_slow_run_exits_promptly(
+    smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, tmp_path: Path
+) -> None:
+    fake.inject("410/DE/index_hour", Fault.slow(30))
+    config = tmp_path / "loop.toml"
+    config.write_text(
+        "[http]\npause_seconds = 0\ntimeout_seconds = 60\n"
+        '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scrapers.smard", "run", "--config", str(config),
+        "--base-url", smard_server.base_url, "--gateway-url", live_gateway.url,
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert await asyncio.to_thread(fake.arrived.wait, 30)  # the index request is hanging now
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+    assert proc.returncode == 0, err
+    assert b"run cancelled" in err and b"scraper stopped" in err
