@@ -216,7 +216,8 @@ class Syncer:
                     pending.append(result)
             await self._flush(job, pending)
         except Exception as exc:
-            self._fail(job.report, exc)
+            # A chunk 404 means the index changed under us, not a wrong configuration.
+            self._fail(job.report, exc, during_index=False)
 
     async def _flush(self, job: _Job, pending: list[Chunk]) -> None:
         """Publish the pending chunks in one all-or-nothing mutation, then forget them."""
@@ -231,10 +232,11 @@ class Syncer:
         job.report.counts += counts
 
     @staticmethod
-    def _fail(report: SeriesReport, exc: Exception) -> None:
+    def _fail(report: SeriesReport, exc: Exception, *, during_index: bool = True) -> None:
         if report.outcome != "ok":
             return
-        report.outcome = "misconfigured" if isinstance(exc, SmardMisconfigured) else "error"
+        misconfigured = during_index and isinstance(exc, SmardMisconfigured)
+        report.outcome = "misconfigured" if misconfigured else "error"
         report.error = str(exc) or type(exc).__name__
         if not isinstance(exc, SmardError):
             report.error = f"{type(exc).__name__}: {report.error}"

@@ -106,3 +106,14 @@ async def test_sunday_afternoon_chunk_with_only_monday(
     # Last week's remainder (Wed 14:00 .. Sun 24:00 = 106 h) and Monday (24 h) are new.
     assert summary.counts.inserted == 106 + 24
     assert max(stored).timestamp() * 1000 == local_ms(date(2025, 11, 10), 23)
+
+
+async def test_a_chunk_404_is_an_error_not_a_misconfiguration(
+    smard_server: FakeSmardServer, fake: FakeSmard, memory_gateway: MemoryGateway
+) -> None:
+    weeks = monday_starts(date(2025, 10, 20), fake.published_until)
+    fake.inject(f"_hour_{weeks[2]}", Fault.http(404))
+    summary = await run_once(smard_server, memory_gateway, HOUR)
+    (report,) = summary.reports
+    assert (report.outcome, report.chunks, report.rows) == ("error", 2, 169 + 168)
+    assert len(fake.paths(f"_hour_{weeks[2]}")) == 1  # 404 is not retried
