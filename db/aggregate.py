@@ -18,7 +18,16 @@ from sqlalchemy import text
 from db.engine import Database
 from db.intervals import BucketWidth
 
-__all__ = ["AGGREGATES", "BucketRows", "Fill", "aggregate_sql", "fetch_buckets"]
+__all__ = [
+    "AGGREGATES",
+    "BucketRows",
+    "Fill",
+    "aggregate_sql",
+    "bucket_end_expr",
+    "bucket_expr",
+    "fetch_buckets",
+    "grid_sql",
+]
 
 AGGREGATES = ("avg", "min", "max", "sum", "count", "first", "last")
 _VALUE_AGGREGATES = tuple(a for a in AGGREGATES if a != "count")
@@ -42,24 +51,26 @@ class BucketRows:
 _ORIGIN = "(TIMESTAMP '2000-01-03 00:00' AT TIME ZONE CAST(:tz AS text))"
 
 
-def _bucket(expr: str, width: BucketWidth, timescaledb: bool) -> str:
+def bucket_expr(expr: str, width: BucketWidth, timescaledb: bool, param: str = "width") -> str:
+    """The start of the bucket holding `expr`; a fixed width is read from `:{param}`."""
     if width.is_calendar:
         if timescaledb:
             return f"time_bucket(interval '{width.calendar_interval}', {expr}, CAST(:tz AS text))"
         return f"date_trunc('{width.calendar_field}', {expr}, CAST(:tz AS text))"
     if timescaledb:
-        return f"time_bucket(CAST(:width AS interval), {expr}, origin => {_ORIGIN})"
-    return f"date_bin(CAST(:width AS interval), {expr}, {_ORIGIN})"
+        return f"time_bucket(CAST(:{param} AS interval), {expr}, origin => {_ORIGIN})"
+    return f"date_bin(CAST(:{param} AS interval), {expr}, {_ORIGIN})"
 
 
-def _bucket_end(width: BucketWidth) -> str:
+def bucket_end_expr(width: BucketWidth, start: str = "start", param: str = "width") -> str:
+    """The end of the bucket starting at `start`: the next bucket's start."""
     if width.is_calendar:
         # The next bucket's start on the wall clock, so DST days are 23 h or 25 h long.
         return (
-            f"(start AT TIME ZONE CAST(:tz AS text) + interval '{width.calendar_interval}') "
+            f"({start} AT TIME ZONE CAST(:tz AS text) + interval '{width.calendar_interval}') "
             "AT TIME ZONE CAST(:tz AS text)"
         )
-    return "start + CAST(:width AS interval)"
+    return f"{start} + CAST(:{param} AS interval)"
 
 
 def _aggregate_expr(name: str, timescaledb: bool) -> str:
@@ -72,10 +83,18 @@ def _aggregate_expr(name: str, timescaledb: bool) -> str:
     return f"{name}(value)"
 
 
-def _grid(width: BucketWidth, timescaledb: bool) -> str:
-    last = "CAST(:to AS timestamptz) - interval '1 microsecond'"
-    first_bucket = _bucket("CAST(:from AS timestamptz)", width, timescaledb)
-    last_bucket = _bucket(last, width, timescaledb)
+def grid_sql(
+    width: BucketWidth,
+    timescaledb: bool,
+    *,
+    lo: str = "CAST(:from AS timestamptz)",
+    hi: str = "CAST(:to AS timestamptz)",
+    param: str = "width",
+) -> str:
+    """`SELECT start` of every bucket intersecting [lo, hi), in time order."""
+    last = f"{hi} - interval '1 microsecond'"
+    first_bucket = bucket_expr(lo, width, timescaledb, param)
+    last_bucket = bucket_expr(last, width, timescaledb, param)
     if width.is_calendar:
         # Step on the local wall clock, then map each local start back to an instant.
         return (
@@ -86,7 +105,7 @@ def _grid(width: BucketWidth, timescaledb: bool) -> str:
         )
     return (
         f"SELECT g AS start FROM generate_series({first_bucket}, {last}, "
-        "CAST(:width AS interval)) AS g"
+        f"CAST(:{param} AS interval)) AS g"
     )
 
 
@@ -117,13 +136,13 @@ def aggregate_sql(
     unknown = set(aggregates) - set(AGGREGATES)
     if unknown:
         raise ValueError(f"unknown aggregates {sorted(unknown)}")
-    bucket = _bucket("ts", width, timescaledb)
+    bucket = bucket_expr("ts", width, timescaledb)
     agg_cols = "".join(f", {_aggregate_expr(n, timescaledb)} AS {n}" for n in names)
     agg = (
         f"SELECT {bucket} AS start{agg_cols} FROM samples "
         "WHERE series_id = :sid AND ts >= :from AND ts < :to GROUP BY 1"
     )
-    end = _bucket_end(width)
+    end = bucket_end_expr(width)
     if fill is Fill.NONE:
         cols = "".join(f", {n}" for n in names)
         return f"WITH agg AS ({agg}) SELECT start, {end} AS end_{cols} FROM agg ORDER BY start"
@@ -142,7 +161,7 @@ def aggregate_sql(
     # Same column order as `names`: fetch_buckets maps columns by position.
     out_cols = "".join(", count" if n == "count" else f", {_filled(n, fill)} AS {n}" for n in names)
     return (
-        f"WITH agg AS ({agg}), grid AS ({_grid(width, timescaledb)}), "
+        f"WITH agg AS ({agg}), grid AS ({grid_sql(width, timescaledb)}), "
         f"joined AS (SELECT g.start{joined_cols} FROM grid g LEFT JOIN agg a USING (start)), "
         f"grouped AS (SELECT *{groups} FROM joined) "
         f"SELECT start, {end} AS end_{out_cols} FROM grouped ORDER BY start"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, func, select, text
@@ -36,6 +36,9 @@ class SeriesRecord:
     resolution: str | None
     labels: dict[str, Any]
     source: str | None
+    integration: str | None = None  # TRAPEZOIDAL | LEFT | MEAN; None = default (db/energy.py)
+    max_gap: timedelta | None = None
+    meter_modulus: float | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> SeriesRecord:
@@ -50,6 +53,9 @@ class SeriesRecord:
             resolution=m["resolution"],
             labels=m["labels"],
             source=m["source"],
+            integration=m["integration"],
+            max_gap=m["max_gap"],
+            meter_modulus=m["meter_modulus"],
         )
 
 
@@ -65,6 +71,9 @@ class SeriesValues:
     resolution: str | None = None
     labels: Mapping[str, Any] | None = None
     source: str | None = None
+    integration: str | None = None
+    max_gap: timedelta | None = None
+    meter_modulus: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +94,9 @@ _COLUMNS = [
     series.c.resolution,
     series.c.labels,
     series.c.source,
+    series.c.integration,
+    series.c.max_gap,
+    series.c.meter_modulus,
 ]
 
 
@@ -98,6 +110,9 @@ async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecor
         resolution=values.resolution,
         labels=dict(values.labels or {}),
         source=values.source,
+        integration=values.integration,
+        max_gap=values.max_gap,
+        meter_modulus=values.meter_modulus,
     )
     excluded = stmt.excluded
     updates: dict[str, Any] = {
@@ -106,7 +121,10 @@ async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecor
         "updated_at": func.now(),
     }
     # Optional fields left out of the input keep their stored value.
-    for field in ("name", "timezone", "resolution", "labels", "source"):
+    for field in (
+        "name", "timezone", "resolution", "labels", "source",
+        "integration", "max_gap", "meter_modulus",
+    ):  # fmt: skip
         if getattr(values, field) is not None:
             updates[field] = getattr(excluded, field)
     upsert = stmt.on_conflict_do_update(index_elements=[series.c.key], set_=updates).returning(

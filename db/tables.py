@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, Text
+from sqlalchemy import Column, DateTime, Float, Integer, Interval, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 __all__ = ["metadata", "samples", "series"]
@@ -21,6 +21,9 @@ series = Table(
     Column("resolution", Text),
     Column("labels", JSONB, nullable=False),
     Column("source", Text),
+    Column("integration", Text),
+    Column("max_gap", Interval),
+    Column("meter_modulus", Float),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from db import aggregate as db_aggregate, samples as db_samples, series as db_series
+from db.durations import format_duration, parse_duration
 from db.series import SeriesRecord
 from resolvers.arguments import check_every, check_range, check_timezone
 from resolvers.context import Context
-from resolvers.errors import InvalidArgument
+from resolvers.energy import EnergyColumns, series_energy
+from resolvers.errors import Code, InvalidArgument
 from resolvers.scalars import JSON
 from resolvers.selection import selected_subfields
 from resolvers.types import (
     BucketColumns,
     Fill,
+    Integration,
     PageInfo,
     SampleColumns,
     SeriesFilter,
@@ -69,6 +73,33 @@ class Series:
     @strawberry.field
     def source(self) -> str | None:
         return self.record.source
+
+    @strawberry.field(description="Stored integration method of a POWER series (null: default).")
+    def integration(self) -> Integration | None:
+        return Integration(self.record.integration) if self.record.integration else None
+
+    @strawberry.field(description="Stored gap limit as an ISO-8601 duration (null: default).")
+    def max_gap(self) -> str | None:
+        return format_duration(self.record.max_gap) if self.record.max_gap else None
+
+    @strawberry.field(description="Register rollover value of a METER series, if any.")
+    def meter_modulus(self) -> float | None:
+        return self.record.meter_modulus
+
+    @strawberry.field(
+        description="Energy in kWh per bucket and in total, computed in the database: POWER "
+        "integrated by the series' method with its gap limit, METER by register deltas "
+        "(reset, rollover, dip handled), ENERGY by sum. Buckets as in `aggregate`."
+    )
+    async def energy(
+        self,
+        info: Info[Context, None],
+        from_: From,
+        to: To,
+        every: str,
+        timezone: str | None = None,
+    ) -> EnergyColumns:
+        return await series_energy(self.record, info, from_, to, every, timezone)
 
     @strawberry.field
     async def first_timestamp(self, info: Info[Context, None]) -> datetime | None:
@@ -228,6 +259,18 @@ def _series_values(value: SeriesInput) -> db_series.SeriesValues:
     labels: Any = value.labels
     if labels is not None and not isinstance(labels, dict):
         raise InvalidArgument("`labels` must be a JSON object")
+    max_gap = None
+    if value.max_gap is not None:
+        max_gap = parse_duration(value.max_gap)
+        if max_gap is None or max_gap <= timedelta(0):
+            raise InvalidArgument(
+                "`maxGap` must be a positive ISO-8601 duration of fixed length, e.g. PT30M",
+                code=Code.INVALID_INTERVAL,
+            )
+    if value.meter_modulus is not None and not (
+        math.isfinite(value.meter_modulus) and value.meter_modulus > 0
+    ):
+        raise InvalidArgument("`meterModulus` must be a positive number")
     return db_series.SeriesValues(
         key=value.key,
         kind=value.kind.value,
@@ -237,6 +280,9 @@ def _series_values(value: SeriesInput) -> db_series.SeriesValues:
         resolution=value.resolution,
         labels=labels,
         source=value.source,
+        integration=value.integration.name if value.integration is not None else None,
+        max_gap=max_gap,
+        meter_modulus=value.meter_modulus,
     )
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "Fill",
     "IngestInput",
     "IngestResult",
+    "Integration",
     "OnConflict",
     "PageInfo",
     "SampleColumns",
@@ -35,6 +36,20 @@ class SeriesKind(enum.Enum):
     CO2_INTENSITY = "CO2_INTENSITY"
     KPI = "KPI"
     OTHER = "OTHER"
+
+
+@strawberry.enum(description="How energy is integrated from a POWER series (energy.md §1.1).")
+class Integration(enum.Enum):
+    TRAPEZOIDAL = strawberry.enum_value(
+        "TRAPEZOIDAL", description="(P[i-1]+P[i])/2 per interval: polled, continuous signals."
+    )
+    LEFT = strawberry.enum_value(
+        "LEFT", description="P[i-1] held until the next sample: report-on-change sources."
+    )
+    MEAN = strawberry.enum_value(
+        "MEAN",
+        description="Each sample is the mean power of [t, t + resolution): interval means.",
+    )
 
 
 @strawberry.enum(description="What ingest does with a timestamp that is already stored.")
@@ -124,6 +139,18 @@ class SeriesInput:
     )
     labels: JSON | None = None
     source: str | None = None
+    integration: Integration | None = strawberry.field(
+        default=None,
+        description="POWER only. Default: TRAPEZOIDAL with a `resolution`, LEFT without one.",
+    )
+    max_gap: str | None = strawberry.field(
+        default=None,
+        description="ISO-8601 duration (e.g. PT30M): sample spacings above it are not "
+        "integrated. Default: max(2 x resolution, PT5M); none without a resolution.",
+    )
+    meter_modulus: float | None = strawberry.field(
+        default=None, description="METER only: register rollover value in the series' unit."
+    )
 
 
 @strawberry.input

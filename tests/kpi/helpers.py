@@ -1,0 +1,76 @@
+"""Builders for the KPI tests: series with samples at minute offsets, energy queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.conftest import Gql
+
+UPSERT = """mutation($input: SeriesInput!) {
+  upsertSeries(input: $input) { key integration maxGap meterModulus }
+}"""
+INGEST = """mutation($input: IngestInput!) {
+  ingest(input: $input) { accepted userErrors { code message key index } }
+}"""
+ENERGY = """query($key: String!, $from: DateTime!, $to: DateTime!, $every: String!,
+                  $tz: String) {
+  series(key: $key) {
+    energy(from: $from, to: $to, every: $every, timezone: $tz) {
+      starts ends kwh positiveKwh negativeKwh coverage resets rollovers dips method maxGap
+      total { kwh positiveKwh negativeKwh coverage resets rollovers dips }
+      warnings { code level quantity bucket value message }
+    }
+  }
+}"""
+
+T0 = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
+
+
+def at(minutes: float, origin: datetime = T0) -> datetime:
+    return origin + timedelta(minutes=minutes)
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat()
+
+
+async def make_series(gql: Gql, key: str, kind: str, unit: str, **extra: Any) -> None:
+    body = await gql(UPSERT, {"input": {"key": key, "kind": kind, "unit": unit, **extra}})
+    assert body.get("errors") is None, body
+
+
+async def put(gql: Gql, key: str, times: list[datetime], values: list[float]) -> None:
+    series = [{"key": key, "timestamps": [iso(t) for t in times], "values": values}]
+    body = await gql(INGEST, {"input": {"series": series}})
+    assert body.get("errors") is None, body
+    assert body["data"]["ingest"]["userErrors"] == [], body
+
+
+async def series_at(
+    gql: Gql,
+    key: str,
+    kind: str,
+    unit: str,
+    minutes: list[float],
+    values: list[float],
+    origin: datetime = T0,
+    **extra: Any,
+) -> None:
+    await make_series(gql, key, kind, unit, **extra)
+    await put(gql, key, [at(m, origin) for m in minutes], values)
+
+
+async def energy(
+    gql: Gql, key: str, start: datetime, end: datetime, every: str, tz: str | None = None
+) -> dict[str, Any]:
+    body = await gql(
+        ENERGY, {"key": key, "from": iso(start), "to": iso(end), "every": every, "tz": tz}
+    )
+    assert body.get("errors") is None, body
+    result: dict[str, Any] = body["data"]["series"]["energy"]
+    return result
+
+
+def codes(result: dict[str, Any]) -> set[str]:
+    return {w["code"] for w in result["warnings"]}
