@@ -21,6 +21,7 @@ class PoolConfig:
     timeout_s: float = 3.0
     recycle_s: int = 1800
     statement_timeout_ms: int = 30_000
+    connect_timeout_s: float = 5.0  # asyncpg's default of 60 s would hold a request that long
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -47,6 +48,10 @@ class Database:
             pool_recycle=pool.recycle_s,
             pool_pre_ping=True,
             connect_args={
+                "timeout": pool.connect_timeout_s,
+                # A client-side bound too, for a server that stopped answering (network
+                # partition, SIGSTOP): the statement timeout alone never fires then.
+                "command_timeout": pool.statement_timeout_ms / 1000 + 2,
                 # Output must not depend on the server's default zone.
                 "server_settings": {
                     "timezone": "UTC",

@@ -1,4 +1,4 @@
-"""Command line: `python -m gateway {serve,dev,migrate,export-schema}`."""
+"""Command line: `python -m gateway {serve,dev,migrate,keys,export-schema}`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import logging
 import sys
 from pathlib import Path
 
-import uvicorn
 from pydantic import SecretStr
 
 from db.engine import Database
 from db.migrate import apply_migrations
-from gateway.app import create_app, pool_from
+from gateway.app import pool_from
 from gateway.demo import EXAMPLE_QUERY, load_demo
 from gateway.embedded import start_embedded_postgres
+from gateway.keys_cli import add_keys_parser, run_keys
 from gateway.schema import served_schema
+from gateway.serve import serve
 from gateway.settings import MissingDatabaseUrl, Settings
 from resolvers.schema import build_schema
 
@@ -32,13 +33,7 @@ def _migrate(url: str) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="info",
-        timeout_graceful_shutdown=25,
-    )
+    serve(settings, host, port)
 
 
 async def _load_demo(settings: Settings) -> int:
@@ -75,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument("--host", default=None)
         command.add_argument("--port", type=int, default=None)
     commands.add_parser("migrate", help="apply pending database migrations")
+    add_keys_parser(commands)
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -97,6 +93,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "migrate":
         _migrate(settings.require_database_url())
         return
+    if args.command == "keys":
+        raise SystemExit(run_keys(args, settings.require_database_url()))
     host = args.host or settings.host
     port = args.port or settings.port
     if args.command == "dev":

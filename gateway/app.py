@@ -1,23 +1,34 @@
-"""The app factory: one Starlette app with /graphql, /healthz and /readyz."""
+"""The app factory: one Starlette app with /graphql, /healthz, /readyz and /metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
+from gateway.auth import Authenticator, AuthError, ScopeMap
+from gateway.endpoint import GraphQLEndpoint, error_response
 from gateway.graphql_app import GatewayGraphQL
+from gateway.health import Lifecycle, health_endpoints
+from gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.middleware import RequestContext
 from gateway.schema import served_schema
 from gateway.settings import Settings
+from resolvers.auth import Scope
 from resolvers.context import Limits
 
 __all__ = ["create_app", "limits_from", "pool_from"]
+
+log = logging.getLogger("gateway.app")
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -34,42 +45,82 @@ def pool_from(settings: Settings) -> PoolConfig:
         max_overflow=settings.db_max_overflow,
         timeout_s=settings.db_pool_timeout_s,
         statement_timeout_ms=settings.db_statement_timeout_ms,
+        connect_timeout_s=settings.db_connect_timeout_s,
     )
 
 
 def create_app(settings: Settings) -> Starlette:
     database = Database(settings.require_database_url(), pool_from(settings))
-    graphql = GatewayGraphQL(
-        served_schema(settings), database=database, limits=limits_from(settings), dev=settings.dev
+    schema = served_schema(settings)
+    view = GatewayGraphQL(
+        schema,
+        database=database,
+        limits=limits_from(settings),
+        dev=settings.dev,
+        retry_after_s=settings.retry_after_s,
     )
+    authenticator = Authenticator(
+        database, allow_anonymous=settings.dev, touch_every_s=settings.key_touch_every_s
+    )
+    graphql = GraphQLEndpoint(
+        view, authenticator=authenticator, scopes=ScopeMap(schema), settings=settings
+    )
+    metrics = GatewayMetrics(database)
+    lifecycle = Lifecycle()
+    healthz, readyz = health_endpoints(database, settings, lifecycle)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await database.start()
+        lifecycle.draining = False
+        try:
+            async with asyncio.timeout(settings.db_connect_timeout_s + 1):
+                await database.start()
+            lifecycle.started = True
+        except Exception as exc:
+            # Start anyway: /readyz stays 503 and retries, requests get 503 until it is back.
+            log.warning("database unreachable at startup: %s", type(exc).__name__)
         try:
             yield
         finally:
+            lifecycle.draining = True
             await database.dispose()
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    async def metrics_endpoint(request: Request) -> Response:
+        if not settings.metrics_public:
+            try:
+                principal = await authenticator.authenticate(request.headers.get("authorization"))
+            except AuthError as exc:
+                return error_response(
+                    401, str(exc), "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"}
+                )
+            if not principal.scopes & {Scope.READ, Scope.ADMIN}:
+                return error_response(403, "metrics need the read scope", "FORBIDDEN")
+        return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
-    async def readyz(request: Request) -> Response:
-        try:
-            async with database.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
-
+    middleware = [Middleware(RequestContext, metrics=metrics, retry_after_s=settings.retry_after_s)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After"],
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
+            Route("/healthz", healthz),  # type: ignore[arg-type]
+            Route("/readyz", readyz),  # type: ignore[arg-type]
+            Route("/metrics", metrics_endpoint),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.database = database
     app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.lifecycle = lifecycle
     return app

@@ -1,6 +1,11 @@
 """Error masking: clients see readable messages for expected errors and only
 "Internal error (request id: ...)" for anything else; the full traceback goes to the log
-under the same request id. No SQL, driver or stack text reaches a client."""
+under the same request id. No SQL, driver or stack text reaches a client.
+
+A database that is down, restarting, overloaded or timing out is not a bug: those errors
+turn the whole response into HTTP 503 with `Retry-After`, so clients retry (ingest is
+idempotent), and are logged as warnings without a traceback.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from db.availability import sqlstate_of, unavailable_reason
 from resolvers.errors import GatewayError
 
 __all__ = ["ErrorMasking"]
@@ -29,10 +35,13 @@ class ErrorMasking(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is None or not errors:
             return
-        request_id = _request_id(self.execution_context.context)
-        result.errors = [self._process(error, request_id) for error in errors]
+        context = self.execution_context.context
+        result.errors = [self._process(error, context) for error in errors]
+        state = getattr(context, "state", None)
+        if isinstance(state, dict):
+            state["graphql_errors"] = len(errors)
 
-    def _process(self, error: GraphQLError, request_id: str) -> GraphQLError:
+    def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
         original = error.original_error
         if original is None:
             return error  # parse, validation and limit errors: readable by design
@@ -43,6 +52,27 @@ class ErrorMasking(SchemaExtension):
                 path=error.path,
                 extensions={"code": original.code},
             )
+        request_id = _request_id(context)
+        state = getattr(context, "state", None)
+        reason = unavailable_reason(original)
+        if reason is not None:
+            self._mark_unavailable(context)
+            if isinstance(state, dict):
+                state["db_error"] = reason
+            log.warning(
+                "database unavailable (%s): %s",
+                reason,
+                type(original).__name__,
+                extra={"request_id": request_id, "path": error.path},
+            )
+            return GraphQLError(
+                f"Service temporarily unavailable, retry later (request id: {request_id})",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "UNAVAILABLE", "requestId": request_id},
+            )
+        if isinstance(state, dict) and (sqlstate := sqlstate_of(original)) is not None:
+            state["db_error"] = sqlstate
         log.error(
             "unexpected error in resolver",
             exc_info=original,
@@ -54,3 +84,11 @@ class ErrorMasking(SchemaExtension):
             path=error.path,
             extensions={"code": "INTERNAL_ERROR", "requestId": request_id},
         )
+
+    @staticmethod
+    def _mark_unavailable(context: Any) -> None:
+        response = getattr(context, "response", None)
+        if response is None:
+            return  # executed outside HTTP (demo loader, tests on the schema)
+        response.status_code = 503
+        response.headers["Retry-After"] = str(getattr(context, "retry_after_s", 5))

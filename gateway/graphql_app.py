@@ -1,8 +1,13 @@
-"""The strawberry ASGI view: orjson bodies, per-request context, no GET queries."""
+"""The strawberry ASGI view: orjson bodies, per-request context, no GET queries.
+
+Authentication, body limits and scope checks happen before this view, in
+`gateway.endpoint`; they leave the principal and request id in the ASGI scope's state.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -16,14 +21,31 @@ from db.engine import Database
 from resolvers.auth import Principal
 from resolvers.context import Context, Limits
 
-__all__ = ["GatewayGraphQL"]
+__all__ = ["GatewayContext", "GatewayGraphQL"]
 
 _NO_SCOPES = Principal(key_id=None, scopes=frozenset())
 
 
+@dataclass
+class GatewayContext(Context):
+    """The resolvers' context plus what the gateway's extensions need: the sub-response (to
+    turn a database outage into 503 + Retry-After) and the per-request state shared with the
+    access log and the metrics."""
+
+    response: Response | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    retry_after_s: int = 5
+
+
 class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, schema: strawberry.Schema, *, database: Database, limits: Limits, dev: bool
+        self,
+        schema: strawberry.Schema,
+        *,
+        database: Database,
+        limits: Limits,
+        dev: bool,
+        retry_after_s: int = 5,
     ) -> None:
         super().__init__(
             schema,
@@ -35,6 +57,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.database = database
         self.limits = limits
         self.dev = dev
+        self.retry_after_s = retry_after_s
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
@@ -51,9 +74,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
             # principal for authenticated requests.
             principal = Principal.anonymous_dev() if self.dev else _NO_SCOPES
         request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
-        return Context(
+        state: dict[str, Any] = request.scope.setdefault("state", {})
+        return GatewayContext(
             database=self.database,
             limits=self.limits,
             principal=principal,
             request_id=request_id,
+            response=response if isinstance(response, Response) else None,
+            state=state,
+            retry_after_s=self.retry_after_s,
         )

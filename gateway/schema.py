@@ -5,7 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 
+from gateway.accounting import IngestAccounting
 from gateway.errors import ErrorMasking
+from gateway.limits import limit_extensions
 from gateway.settings import Settings
 from resolvers.schema import ExtensionFactory, build_schema
 
@@ -15,6 +17,8 @@ __all__ = ["served_schema"]
 def served_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[ExtensionFactory] = [
         ErrorMasking,
+        IngestAccounting,
+        *limit_extensions(settings),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]

@@ -34,11 +34,43 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout_s: float = Field(default=3.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=100)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
 
     # Request limits.
     max_ingest_points: int = Field(default=100_000, ge=1)
     max_request_points: int = Field(default=100_000, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
+
+    # GraphQL document limits (reliability.md §2a).
+    max_depth: int = Field(default=8, ge=1)
+    max_aliases: int = Field(default=15, ge=0)
+    max_tokens: int = Field(default=2000, ge=10)
+    max_root_fields: int = Field(default=10, ge=1)
+    # Request bodies: the small limit for everyone, the large one for keys with the ingest
+    # scope (a 100k-point columnar ingest is about 5 MB).
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_ingest_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    # Access and exposure.
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Allowed browser origins, JSON list: ["https://a"].'
+    )
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without a key (only on a private network)."
+    )
+    key_touch_every_s: float = Field(default=60.0, ge=0, description="last_used_at granularity.")
+
+    # Failure behaviour and lifecycle.
+    retry_after_s: int = Field(default=5, ge=1, description="Retry-After on 503 responses.")
+    readiness_timeout_s: float = Field(default=1.0, gt=0)
+    require_durability: bool = Field(
+        default=True,
+        description="Readiness fails unless fsync, full_page_writes and synchronous_commit "
+        "are on (a commit acknowledged to a client must survive a crash).",
+    )
+    shutdown_timeout_s: float = Field(default=25.0, gt=0)
+    max_concurrency: int | None = Field(default=100, ge=1)
+    log_level: str = "INFO"
 
     @property
     def dev(self) -> bool:

@@ -131,3 +131,67 @@ def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
     yield LiveGateway(url=f"{base}/graphql", base_url=base)
     server.should_exit = True
     thread.join(timeout=30)
+
+
+# --- API keys and production mode (gateway security; see README "Security") ---------------
+
+
+@pytest.fixture(scope="session")
+async def api_keys(database_url: str) -> dict[str, str]:
+    """Bearer tokens by scope: "read", "ingest", "admin" (one scope each) and "all" (every
+    scope). Created once per session through the same code as `python -m gateway keys create`;
+    send them as `{"Authorization": f"Bearer {api_keys['ingest']}"}`."""
+    from db.engine import Database
+    from gateway.keys import issue_key
+    from resolvers.auth import Scope
+
+    database = Database(database_url)
+    try:
+        tokens: dict[str, str] = {}
+        for name, scopes in (
+            ("read", [Scope.READ]),
+            ("ingest", [Scope.INGEST]),
+            ("admin", [Scope.ADMIN]),
+            ("all", list(Scope)),
+        ):
+            issued = await issue_key(database, scopes, name=f"test-{name}")
+            tokens[name] = issued.token
+        return tokens
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def prod_settings(database_url: str) -> Settings:
+    """Production settings (no anonymous access, no introspection, no GraphiQL)."""
+    return Settings(env="prod", database_url=SecretStr(database_url))
+
+
+@pytest.fixture(scope="session")
+async def prod_app(prod_settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(prod_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def prod_client(prod_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """httpx client for the production-mode app; pass `headers=` with a key per request."""
+    transport = httpx.ASGITransport(app=prod_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        yield c
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[Any]:
+    """A started PostgreSQL cluster of this test's own (see tests/pg_cluster.py): `.url`,
+    `.stop(mode)`, `.start()`. Migrations are not applied; destroyed after the test."""
+    from tests.pg_cluster import ThrowawayPostgres
+
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -1,0 +1,171 @@
+"""The /graphql endpoint: HTTP-level checks in front of the strawberry view.
+
+Order: method -> credentials (401) -> content type (415) -> body size (413, streamed bytes
+counted) -> JSON object, no batches (400) -> scopes of the operation's root fields (403).
+Only then does the view parse, validate and execute. What the checks learn (principal,
+operation) goes into the ASGI scope's `state` for the view, the access log and the metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db.availability import unavailable_reason
+from gateway.auth import Authenticator, AuthError, ScopeMap, analyse_operation
+from gateway.settings import Settings
+from resolvers.auth import Principal, Scope as AuthScope
+
+__all__ = ["GraphQLEndpoint", "error_response", "unavailable_response"]
+
+log = logging.getLogger("gateway.endpoint")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def error_response(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def unavailable_response(settings: Settings, request_id: str) -> Response:
+    return error_response(
+        503,
+        f"Service temporarily unavailable, retry later (request id: {request_id})",
+        "UNAVAILABLE",
+        {"Retry-After": str(settings.retry_after_s)},
+    )
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, or BodyTooLarge as soon as more than `limit` bytes have arrived."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyTooLarge  # nothing to answer; the client is gone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # later calls wait for a disconnect
+
+    return replay
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        view: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        scopes: ScopeMap,
+        settings: Settings,
+    ) -> None:
+        self.view = view
+        self.authenticator = authenticator
+        self.scopes = scopes
+        self.settings = settings
+
+    def _body_limit(self, principal: Principal) -> int:
+        if AuthScope.INGEST in principal.scopes:
+            return max(self.settings.max_ingest_body_bytes, self.settings.max_body_bytes)
+        return self.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._check(scope, receive)
+        if isinstance(response, Response):
+            await response(scope, receive, send)
+            return
+        await self.view(scope, response, send)
+
+    async def _check(self, scope: Scope, receive: Receive) -> Response | Receive:
+        state: dict[str, Any] = scope.setdefault("state", {})
+        request_id = str(state.get("request_id", "-"))
+        headers = Headers(scope=scope)
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            return error_response(405, "use POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"})
+        try:
+            principal = await self.authenticator.authenticate(headers.get("authorization"))
+        except AuthError as exc:
+            challenge = 'Bearer realm="energy-gateway"'
+            if exc.presented:
+                challenge += ', error="invalid_token"'
+            state["outcome"] = "unauthenticated"
+            return error_response(401, str(exc), "UNAUTHENTICATED", {"WWW-Authenticate": challenge})
+        except Exception as exc:
+            if (reason := unavailable_reason(exc)) is None:
+                raise
+            state["db_error"] = reason
+            state["outcome"] = "unavailable"
+            log.warning("database unavailable during key lookup: %s", reason)
+            return unavailable_response(self.settings, request_id)
+        state["principal"] = principal
+        state["key_id"] = principal.key_id
+        if method == "GET":
+            return receive  # the IDE page in development; the view refuses GET queries
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return error_response(
+                415, "send the request as Content-Type: application/json", "UNSUPPORTED_MEDIA"
+            )
+        limit = self._body_limit(principal)
+        try:
+            declared = int(headers.get("content-length", "0"))
+        except ValueError:
+            return error_response(400, "invalid Content-Length", "BAD_REQUEST")
+        too_large = error_response(
+            413, f"request body larger than {limit} bytes", "PAYLOAD_TOO_LARGE"
+        )
+        if declared > limit:
+            return too_large
+        try:
+            body = await read_body(receive, limit)
+        except BodyTooLarge:
+            return too_large
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return error_response(400, "the body is not valid JSON", "BAD_REQUEST")
+        if isinstance(payload, list):
+            return error_response(400, "batched operations are not supported", "BAD_REQUEST")
+        if isinstance(payload, dict) and isinstance(payload.get("query"), str):
+            name = payload.get("operationName")
+            operation = analyse_operation(
+                payload["query"], name if isinstance(name, str) else None, self.settings.max_tokens
+            )
+            if operation is not None:
+                state["operation"] = operation
+                missing = self.scopes.needed(operation.kind, operation.root_fields)
+                missing -= principal.scopes
+                if missing:
+                    wanted = ", ".join(sorted(s.value for s in missing))
+                    state["outcome"] = "forbidden"
+                    return error_response(
+                        403, f"this operation needs the scope(s): {wanted}", "FORBIDDEN"
+                    )
+        return _replay(body, receive)

@@ -1,0 +1,55 @@
+"""Health endpoints. `/healthz` is liveness: the process answers, nothing else is checked (a
+database blip must not restart every replica). `/readyz` is readiness: not shutting down, the
+database answers within the timeout, and its settings make acknowledged commits durable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from db.engine import Database
+from db.health import check_durability
+from gateway.settings import Settings
+
+__all__ = ["Lifecycle", "health_endpoints"]
+
+log = logging.getLogger("gateway.health")
+
+
+@dataclass
+class Lifecycle:
+    """Set `draining` as soon as shutdown starts so readiness fails at once."""
+
+    draining: bool = False
+    started: bool = False  # capabilities detected (TimescaleDB or not)
+
+
+def health_endpoints(
+    database: Database, settings: Settings, lifecycle: Lifecycle
+) -> tuple[object, object]:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        if lifecycle.draining:
+            return JSONResponse({"status": "shutting down"}, status_code=503)
+        try:
+            async with asyncio.timeout(settings.readiness_timeout_s):
+                if not lifecycle.started:
+                    await database.start()
+                    lifecycle.started = True
+                durability = await check_durability(database)
+        except Exception as exc:
+            request.state.db_error = "readiness"
+            log.warning("readiness: database unavailable: %s", type(exc).__name__)
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        if settings.require_durability and not durability.safe:
+            log.error("readiness: unsafe durability settings: %s", durability)
+            return JSONResponse({"status": "unsafe durability settings"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return healthz, readyz
