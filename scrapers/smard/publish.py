@@ -1,6 +1,6 @@
 """GatewayClient: the scraper's only way into the gateway, its public GraphQL API over HTTP.
 
-Every call is idempotent (upsertSeries, ingest with onConflict UPDATE, a read), so a request
+Every call is idempotent (upsertSeries, ingest with onConflict UPDATE), so a request
 that may or may not have been applied is simply sent again. The gateway signals "come back
 later" with connection errors, 429 and 5xx; 400/401/403/413/422 mean the request itself is
 wrong and are never retried.
@@ -22,15 +22,11 @@ from scrapers.smard.parse import from_rfc3339, to_rfc3339
 from scrapers.smard.retry import FullJitterBackoff, parse_retry_after
 from scrapers.smard.settings import USER_AGENT, GatewaySettings, SeriesConfig
 
+# lastTimestamp comes back with the upsert: one round trip, and an `ingest`-scoped key is
+# enough (the `series` query needs the `read` scope).
 UPSERT_SERIES = """
 mutation UpsertSmardSeries($input: SeriesInput!) {
-  upsertSeries(input: $input) { key }
-}
-"""
-
-LAST_TIMESTAMP = """
-query SmardLastTimestamp($key: String!) {
-  series(key: $key) { lastTimestamp }
+  upsertSeries(input: $input) { key lastTimestamp }
 }
 """
 
@@ -102,15 +98,11 @@ class GatewayClient:
             self._headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         self.requests = 0
 
-    async def upsert_series(self, series: SeriesConfig) -> None:
-        await self._execute(UPSERT_SERIES, {"input": series_input(series)})
-
-    async def last_timestamp(self, key: str) -> int | None:
-        data = await self._execute(LAST_TIMESTAMP, {"key": key})
-        found = data.get("series")
-        if not isinstance(found, dict) or found.get("lastTimestamp") is None:
-            return None
-        return from_rfc3339(str(found["lastTimestamp"]))
+    async def upsert_series(self, series: SeriesConfig) -> int | None:
+        """Create or update the series; return its newest stored timestamp (epoch ms)."""
+        data = await self._execute(UPSERT_SERIES, {"input": series_input(series)})
+        last = data["upsertSeries"]["lastTimestamp"]
+        return None if last is None else from_rfc3339(str(last))
 
     async def ingest(
         self, key: str, timestamps: Sequence[int], values: Sequence[float]

@@ -16,8 +16,10 @@ _log = logging.getLogger(f"{LOGGER_NAME}.schedule")
 
 def next_delay(schedule: ScheduleSettings, rng: random.Random) -> float:
     """Seconds until the next run; jitter spreads many scrapers over the hour."""
-    jitter = rng.uniform(-schedule.jitter_seconds, schedule.jitter_seconds)
-    return max(1.0, schedule.interval_seconds + jitter)
+    # Settings keep the jitter below the interval, so the delay is always positive.
+    return schedule.interval_seconds + rng.uniform(
+        -schedule.jitter_seconds, schedule.jitter_seconds
+    )
 
 
 async def run_forever(

@@ -113,6 +113,12 @@ class ScheduleSettings(_Model):
     interval_seconds: float = Field(default=3600.0, gt=0)
     jitter_seconds: float = Field(default=300.0, ge=0)
 
+    @model_validator(mode="after")
+    def _jitter_below_interval(self) -> Self:
+        if self.jitter_seconds >= self.interval_seconds:
+            raise ValueError("jitter_seconds must be smaller than interval_seconds")
+        return self
+
 
 class SyncSettings(_Model):
     # Re-read at least this many newest chunks every run: values get revised, and on Sunday

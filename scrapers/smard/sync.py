@@ -186,9 +186,8 @@ class Syncer:
         try:
             # The index first: a misconfigured series must not leave an empty series behind.
             index = await self._smard.index(series.filter, series.region, series.resolution)
-            await self._gateway.upsert_series(series)
-            last = await self._gateway.last_timestamp(series.series_key) if needs_last else None
-            job.refs = planner(series, index, last)
+            last = await self._gateway.upsert_series(series)
+            job.refs = planner(series, index, last if needs_last else None)
             job.report.planned = len(job.refs)
         except Exception as exc:
             self._fail(job.report, exc)

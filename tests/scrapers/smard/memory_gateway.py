@@ -1,6 +1,6 @@
 """An in-memory stand-in for the gateway's GraphQL API, served through httpx.MockTransport.
 
-It implements exactly the three operations the scraper sends, with the contract's semantics
+It implements exactly the two operations the scraper sends, with the contract's semantics
 (upsert by key, all-or-nothing ingest with onConflict UPDATE and inserted/updated/unchanged
 counts), so sync logic can be tested without PostgreSQL. The real gateway is used in the
 end-to-end tests.
@@ -40,23 +40,17 @@ class MemoryGateway:
         query: str = body["query"]
         variables: dict[str, Any] = body["variables"]
         if "upsertSeries" in query:
-            data = self._upsert(variables["input"])
+            data = {"upsertSeries": self._upsert(variables["input"])}
         elif "ingest(" in query:
             data = {"ingest": self._ingest(variables["input"])}
         else:
-            data = {"series": self._series(variables["key"])}
+            return httpx.Response(400, text=f"unexpected operation {query!r}")
         return httpx.Response(200, json={"data": data})
 
     def _upsert(self, item: dict[str, Any]) -> dict[str, Any]:
         self.series[item["key"]] = item
-        self.samples.setdefault(item["key"], {})
-        return {"upsertSeries": {"key": item["key"]}}
-
-    def _series(self, key: str) -> dict[str, Any] | None:
-        if key not in self.series:
-            return None
-        stored = self.samples[key]
-        return {"lastTimestamp": max(stored).isoformat() if stored else None}
+        stored = self.samples.setdefault(item["key"], {})
+        return {"key": item["key"], "lastTimestamp": max(stored).isoformat() if stored else None}
 
     def _ingest(self, item: dict[str, Any]) -> dict[str, Any]:
         assert item["onConflict"] == "UPDATE"

@@ -99,10 +99,10 @@ async def sync_once(
     gateway_url: str,
     *configured: SeriesConfig,
     transport: httpx.AsyncBaseTransport | None = None,
+    token: str | None = None,
 ) -> RunSummary:
-    settings = make_settings(
-        server, series=list(configured), gateway={"url": gateway_url, "retry": {"attempts": 4}}
-    )
+    gateway = {"url": gateway_url, "retry": {"attempts": 4}, "token": token}
+    settings = make_settings(server, series=list(configured), gateway=gateway)
     async with httpx.AsyncClient() as smard_http, httpx.AsyncClient(transport=transport) as gw:
         return await build_syncer(settings, smard_http, gw).run_once()
 
@@ -254,9 +254,25 @@ async def test_unavailable_gateway_is_retried_and_nothing_is_skipped(
     smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, sql: asyncpg.Connection
 ) -> None:
     # At most three failures in a row: the test mode allows four attempts per call.
-    script = ["503", "refused", "502", "ok", "503", "ok", "refused", "503", "ok"]
+    script = ["503", "refused", "502", "ok", "503", "refused", "ok"]
     flaky = FlakyGateway(list(script))
     summary = await sync_once(smard_server, live_gateway.url, HOUR, transport=flaky)
     assert summary.errors == 0
-    assert flaky.calls == len(script)  # upsert, lastTimestamp and one ingest, each retried
+    assert flaky.calls == len(script)  # the upsert and the one ingest, each retried
     assert await stored(sql, HOUR.series_key) == expected(fake, HOUR, newest_weeks("hour"))
+
+
+async def test_an_ingest_scoped_key_is_enough_and_a_wrong_key_is_not_retried(
+    smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, sql: asyncpg.Connection,
+    api_keys: dict[str, str],
+) -> None:  # fmt: skip
+    ok = await sync_once(smard_server, live_gateway.url, LOAD, token=api_keys["ingest"])
+    assert ok.errors == 0
+    assert len(await stored(sql, LOAD.series_key)) == NEWEST_THREE
+    flaky = FlakyGateway([])  # counts requests, changes nothing
+    denied = await sync_once(
+        smard_server, live_gateway.url, HOUR, transport=flaky, token=api_keys["read"]
+    )
+    (report,) = denied.reports
+    assert report.outcome == "error" and "403" in (report.error or "")
+    assert flaky.calls == 1

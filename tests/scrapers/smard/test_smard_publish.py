@@ -52,8 +52,7 @@ async def test_ingest_sends_rfc3339_utc_columns_and_reads_counts(
     memory_gateway: MemoryGateway,
 ) -> None:
     gateway = client_for(memory_gateway)
-    await gateway.upsert_series(QH)
-    assert await gateway.last_timestamp(QH.series_key) is None
+    assert await gateway.upsert_series(QH) is None  # no samples yet
     first = local_ms(date(2025, 3, 30), 3)
     counts = await gateway.ingest(QH.series_key, [first, first + 900_000], [10.5, -3.0])
     assert (counts.accepted, counts.inserted, counts.updated) == (2, 2, 0)
@@ -65,8 +64,7 @@ async def test_ingest_sends_rfc3339_utc_columns_and_reads_counts(
     assert body["onConflict"] == "UPDATE"
     again = await gateway.ingest(QH.series_key, [first, first + 900_000], [10.5, -2.0])
     assert (again.inserted, again.updated, again.unchanged) == (0, 1, 1)
-    assert await gateway.last_timestamp(QH.series_key) == first + 900_000
-    assert await gateway.last_timestamp("smard:nope") is None
+    assert await gateway.upsert_series(QH) == first + 900_000
 
 
 async def test_user_errors_reject_the_whole_call(memory_gateway: MemoryGateway) -> None:
@@ -81,7 +79,7 @@ async def test_unavailable_gateway_is_retried_until_it_answers(
 ) -> None:
     memory_gateway.outages.extend([(503, {"Retry-After": "5"}), (502, {})])
     gateway = client_for(memory_gateway)
-    await gateway.upsert_series(LOAD)
+    assert await gateway.upsert_series(LOAD) is None
     assert gateway.requests == 3
     assert LOAD.series_key in memory_gateway.series
 
@@ -111,10 +109,14 @@ async def test_connection_errors_are_retried() -> None:
         calls += 1
         if calls < 3:
             raise httpx.ConnectError("refused", request=request)
-        return httpx.Response(200, json={"data": {"series": None}})
+        last = "2025-03-30T03:00:00+02:00"
+        return httpx.Response(
+            200, json={"data": {"upsertSeries": {"key": "k", "lastTimestamp": last}}}
+        )
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(flaky))
-    assert await GatewayClient(http, settings=SETTINGS).last_timestamp("k") is None
+    last = await GatewayClient(http, settings=SETTINGS).upsert_series(LOAD)
+    assert last == local_ms(date(2025, 3, 30), 3)
     assert calls == 3
 
 

@@ -97,3 +97,5 @@ def test_duplicate_keys_bad_urls_and_bad_toml_are_config_errors(tmp_path: Path) 
         load_settings(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="recent_chunks"):
         load_settings(write(tmp_path, "[sync]\nrecent_chunks = 1\n"))
+    with pytest.raises(ConfigError, match="jitter_seconds must be smaller"):
+        load_settings(write(tmp_path, "[schedule]\ninterval_seconds = 60\njitter_seconds = 60\n"))
