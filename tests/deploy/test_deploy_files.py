@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -23,13 +24,16 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from gateway.app import create_app
+from gateway.settings import Settings
+from scrapers.smard.settings import load_settings
 from tests.deploy.files import DOCKER, K8S, ROOT, Doc, load_yaml_documents, scraper_reads
 
 COMPOSE_FILE = DOCKER / "compose.yaml"
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
 HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
 KUBERNETES_VERSION = "1.31.0"  # the oldest minor version still supported upstream
-UVICORN_GRACEFUL_SHUTDOWN_S = 25  # gateway/__main__.py
+SHUTDOWN_S = float(Settings.model_fields["shutdown_timeout_s"].default)  # uvicorn's drain time
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -134,10 +138,37 @@ def test_health_and_metrics_routes_exist(app_routes: set[str]) -> None:
         assert path in app_routes, f"{path} is used by the deployment files but not served"
 
 
-async def test_health_routes_answer(client: httpx.AsyncClient) -> None:
-    for path in HEALTH_PATHS:
-        response = await client.get(path)
+async def test_probes_need_no_key_in_production(prod_client: httpx.AsyncClient) -> None:
+    """Docker health checks and Kubernetes probes send no Authorization header."""
+    for path in ("/healthz", "/readyz"):
+        response = await prod_client.get(path)
         assert response.status_code == 200, (path, response.status_code)
+
+
+async def test_metrics_with_a_read_key_as_prometheus_sends_it(
+    prod_client: httpx.AsyncClient, api_keys: dict[str, str]
+) -> None:
+    """docker/prometheus.yml sends a read-scope key as a Bearer token."""
+    assert (await prod_client.get("/metrics")).status_code == 401
+    headers = {"Authorization": f"Bearer {api_keys['read']}"}
+    response = await prod_client.get("/metrics", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+async def test_public_metrics_as_the_k8s_config_sets_them(
+    prod_settings: Settings, k8s_documents: list[Doc]
+) -> None:
+    """deploy/k8s sets GATEWAY_METRICS_PUBLIC for annotation-based scraping without a key."""
+    config = named(k8s_documents, "ConfigMap", "gateway-config")["data"]
+    public = prod_settings.model_copy(
+        update={"metrics_public": config["GATEWAY_METRICS_PUBLIC"] == "true"}
+    )
+    app = create_app(public)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://k8s.test") as c:
+            assert (await c.get("/metrics")).status_code == 200
 
 
 @pytest.fixture(scope="module")
@@ -319,17 +350,31 @@ def test_compose_health_checks(compose: Doc, app_routes: set[str]) -> None:
 
 def test_compose_stop_grace_covers_graceful_shutdown(compose: Doc) -> None:
     grace = services(compose)["gateway"]["stop_grace_period"]
-    assert grace.endswith("s") and int(grace[:-1]) >= UVICORN_GRACEFUL_SHUTDOWN_S + 5
+    assert grace.endswith("s") and int(grace[:-1]) >= SHUTDOWN_S + 5
+
+
+def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The gateway's settings as a container with exactly this environment would build them."""
+    with monkeypatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("GATEWAY_") or name == "DATABASE_URL":
+                patch.delenv(name)
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        return Settings()
 
 
 def test_compose_gateway_environment_matches_settings(
-    compose: Doc, gateway_env_names: set[str]
+    compose: Doc, gateway_env_names: set[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("migrate", "gateway"):
-        names = env_names(services(compose)[name]["environment"])
+        environment = services(compose)[name]["environment"]
+        names = env_names(environment)
         assert names <= gateway_env_names, f"{name}: unknown {names - gateway_env_names}"
         assert "DATABASE_URL" in names
-        assert services(compose)[name]["environment"]["GATEWAY_ENV"] == "prod"
+        values = {k: resolve_compose_vars(str(v)) for k, v in environment.items()}
+        settings = settings_from(values, monkeypatch)  # the values parse, too
+        assert settings.env == "prod" and settings.database_url is not None
 
 
 def test_compose_database_url_points_at_the_db_service(compose: Doc) -> None:
@@ -359,6 +404,8 @@ def test_compose_scraper_environment(compose: Doc, app_routes: set[str]) -> None
     environment = s["scraper"]["environment"]
     unknown = {name for name in env_names(environment) if not scraper_reads(name)}
     assert not unknown, f"the scraper ignores {unknown}"
+    values = {k: resolve_compose_vars(str(v)) for k, v in environment.items()}
+    assert load_settings(env=values).gateway.url == values["GATEWAY_URL"]
     assert "GATEWAY_TOKEN" in environment, "the scraper needs an ingest key"
     assert "${" in environment["GATEWAY_TOKEN"], "the key comes from the environment, not git"
     url = urlsplit(environment["GATEWAY_URL"])
@@ -369,6 +416,12 @@ def test_compose_scraper_environment(compose: Doc, app_routes: set[str]) -> None
 
 def test_prometheus_scrapes_the_gateway(compose: Doc, app_routes: set[str]) -> None:
     prometheus = services(compose)["prometheus"]
+    (secret,) = prometheus["secrets"]
+    secret_file = compose["secrets"][secret["source"]]["file"]
+    assert (
+        "docker/secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+        and Path(secret_file).parent.name == "secrets"
+    ), "the metrics token file is git-ignored"
     mounted = [
         v for v in prometheus["volumes"] if str(v).endswith(":/etc/prometheus/prometheus.yml:ro")
     ]
@@ -377,11 +430,14 @@ def test_prometheus_scrapes_the_gateway(compose: Doc, app_routes: set[str]) -> N
     config = yaml.safe_load(config_file.read_text())
     jobs = config["scrape_configs"]
     port = services(compose)["gateway"]["environment"]["GATEWAY_PORT"]
-    assert any(
-        job.get("metrics_path", "/metrics") in app_routes
-        and f"gateway:{port}" in [t for sc in job["static_configs"] for t in sc["targets"]]
+    (job,) = [
+        job
         for job in jobs
-    )
+        if f"gateway:{port}" in [t for sc in job["static_configs"] for t in sc["targets"]]
+    ]
+    assert job.get("metrics_path", "/metrics") in app_routes
+    assert job["authorization"]["type"] == "Bearer"
+    assert job["authorization"]["credentials_file"] == f"/run/secrets/{secret['target']}"
 
 
 def test_docker_compose_config_if_available() -> None:
@@ -461,7 +517,7 @@ def test_k8s_gateway_deployment(k8s_documents: list[Doc], app_routes: set[str]) 
     assert {"requests", "limits"} <= set(container["resources"])
     assert "memory" in container["resources"]["limits"]
     sleep = container["lifecycle"]["preStop"]["exec"]["command"]
-    assert int(sleep[-1]) + UVICORN_GRACEFUL_SHUTDOWN_S <= pod["terminationGracePeriodSeconds"]
+    assert int(sleep[-1]) + SHUTDOWN_S <= pod["terminationGracePeriodSeconds"]
     annotations = spec["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/path"] in app_routes
     assert int(annotations["prometheus.io/port"]) in ports.values()
@@ -568,7 +624,7 @@ def _container_env(documents: list[Doc], container: Doc) -> tuple[set[str], set[
 
 
 def test_k8s_environment_matches_settings(
-    k8s_documents: list[Doc], gateway_env_names: set[str]
+    k8s_documents: list[Doc], gateway_env_names: set[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     referenced_secrets: set[str] = set()
     for workload in of_kind(k8s_documents, "Deployment") + of_kind(k8s_documents, "Job"):
@@ -583,8 +639,12 @@ def test_k8s_environment_matches_settings(
                 assert "DATABASE_URL" in names
             assert not unknown, f"{workload['metadata']['name']}: unknown {unknown}"
     gateway_config = named(k8s_documents, "ConfigMap", "gateway-config")["data"]
-    assert gateway_config["GATEWAY_ENV"] == "prod"
-    assert gateway_config["GATEWAY_HOST"] == "0.0.0.0"
+    settings = settings_from(
+        {**gateway_config, "DATABASE_URL": "postgresql://probe@db/probe"}, monkeypatch
+    )
+    assert (settings.env, settings.host) == ("prod", "0.0.0.0")
+    scraper_config = named(k8s_documents, "ConfigMap", "smard-scraper-config")["data"]
+    load_settings(env={**scraper_config, "GATEWAY_TOKEN": "probe"})  # the values parse
     gateway = named(k8s_documents, "Deployment", "energy-gateway")
     (container,) = pod_containers(gateway)
     assert int(gateway_config["GATEWAY_PORT"]) == container["ports"][0]["containerPort"]
