@@ -176,9 +176,6 @@ class Syncer:
         )
         on_total(sum(len(job.refs) for job in jobs))
         await asyncio.gather(*(self._transfer(job, on_chunk) for job in jobs))
-        for job in jobs:
-            job.report.duration_s = time.monotonic() - job.started
-            job.report.log()
         return RunSummary([job.report for job in jobs])
 
     async def _prepare(self, series: SeriesConfig, planner: Planner, needs_last: bool) -> _Job:
@@ -217,6 +214,9 @@ class Syncer:
         except Exception as exc:
             # A chunk 404 means the index changed under us, not a wrong configuration.
             self._fail(job.report, exc, during_index=False)
+        finally:
+            job.report.duration_s = time.monotonic() - job.started
+            job.report.log()
 
     async def _flush(self, job: _Job, pending: list[Chunk]) -> None:
         """Publish the pending chunks in one all-or-nothing mutation, then forget them."""
