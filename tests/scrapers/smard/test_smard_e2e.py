@@ -276,3 +276,17 @@ async def test_an_ingest_scoped_key_is_enough_and_a_wrong_key_is_not_retried(
     (report,) = denied.reports
     assert report.outcome == "error" and "403" in (report.error or "")
     assert flaky.calls == 1
+
+
+async def test_sunday_afternoon_chunk_adds_monday_and_completes_the_week(
+    smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, sql: asyncpg.Connection
+) -> None:
+    await sync_once(smard_server, live_gateway.url, QH)
+    fake.publish_until(local_ms(date(2025, 11, 11)))
+    summary = await sync_once(smard_server, live_gateway.url, QH)
+    assert summary.counts.inserted == (106 + 24) * 4  # rest of last week, then Monday
+    monday = date(2025, 11, 10)
+    assert await local_day_count(sql, QH.series_key, monday) == 96
+    assert await local_day_count(sql, QH.series_key, date(2025, 11, 9)) == 96
+    everything = newest_weeks("quarterhour") + week(monday, "quarterhour")
+    assert await stored(sql, QH.series_key) == expected(fake, QH, everything)
