@@ -10,6 +10,7 @@ idempotent), and are logged as warnings without a traceback.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,30 @@ def _request_id(context: Any) -> str:
     return str(getattr(context, "request_id", "-"))
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _without_suggestions(error: GraphQLError) -> GraphQLError:
+    """graphql-core suggests names ("Did you mean 'first'?") for arguments, enum values and
+    input fields too, which gives the schema away even with introspection off."""
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
+
+
 class ErrorMasking(SchemaExtension):
+    def __init__(self, *, suggestions: bool = True) -> None:
+        self.suggestions = suggestions
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
@@ -43,8 +67,9 @@ class ErrorMasking(SchemaExtension):
 
     def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
         original = error.original_error
-        if original is None:
-            return error  # parse, validation and limit errors: readable by design
+        if original is None or isinstance(original, GraphQLError):
+            # Parse, validation, variable coercion and limit errors: readable by design.
+            return error if self.suggestions else _without_suggestions(error)
         if isinstance(original, GatewayError):
             return GraphQLError(
                 str(original),

@@ -16,7 +16,7 @@ __all__ = ["served_schema"]
 
 def served_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[ExtensionFactory] = [
-        ErrorMasking,
+        lambda: ErrorMasking(suggestions=settings.dev),
         IngestAccounting,
         *limit_extensions(settings),
         lambda: ParserCache(maxsize=256),
