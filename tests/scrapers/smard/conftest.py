@@ -52,14 +52,8 @@ def smard_server() -> Iterator[FakeSmardServer]:
 @pytest.fixture
 def fake(smard_server: FakeSmardServer) -> Iterator[FakeSmard]:
     """The shared fake server's state, reset before each test."""
-    fresh = FakeSmard()
-    state = smard_server.state
-    state.series, state.published_until = fresh.series, fresh.published_until
-    state.revisions.clear()
-    state.hits.clear()
-    state.arrived.clear()
-    state._faults.clear()
-    yield state
+    smard_server.state.reset()
+    yield smard_server.state
 
 
 FAST_HTTP = HttpSettings(timeout_seconds=0.5, connect_timeout_seconds=0.5, pause_seconds=0)

@@ -94,6 +94,16 @@ class FakeSmard:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- test controls -------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the default data set, with no revisions, faults or recorded hits."""
+        fresh = FakeSmard()
+        with self._lock:
+            self.series, self.published_until = fresh.series, fresh.published_until
+            self.revisions.clear()
+            self.hits.clear()
+            self._faults.clear()
+            self.arrived.clear()
+
     def inject(self, match: str, *faults: Fault) -> None:
         """Queue faults for requests whose path contains `match`, in order."""
         with self._lock:
