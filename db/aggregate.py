@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from db.engine import Database
 from db.intervals import BucketWidth
+from db.rollups import Rollup, agg_sql as rollup_agg_sql, choose_rollup
 
 __all__ = [
     "AGGREGATES",
@@ -129,9 +130,15 @@ def _filled(name: str, fill: Fill) -> str:
 
 
 def aggregate_sql(
-    width: BucketWidth, aggregates: Collection[str], fill: Fill, *, timescaledb: bool
+    width: BucketWidth,
+    aggregates: Collection[str],
+    fill: Fill,
+    *,
+    timescaledb: bool,
+    rollup: Rollup | None = None,
 ) -> str:
-    """The statement for one series. Only the requested aggregates are computed."""
+    """The statement for one series. Only the requested aggregates are computed; with a
+    `rollup` they are regrouped from its pre-aggregated buckets instead of raw samples."""
     names = [a for a in AGGREGATES if a in aggregates]
     unknown = set(aggregates) - set(AGGREGATES)
     if unknown:
@@ -142,6 +149,8 @@ def aggregate_sql(
         f"SELECT {bucket} AS start{agg_cols} FROM samples "
         "WHERE series_id = :sid AND ts >= :from AND ts < :to GROUP BY 1"
     )
+    if rollup is not None:
+        agg = rollup_agg_sql(rollup, bucket_expr("r.bucket", width, timescaledb), names)
     end = bucket_end_expr(width)
     if fill is Fill.NONE:
         cols = "".join(f", {n}" for n in names)
@@ -179,7 +188,9 @@ async def fetch_buckets(
     aggregates: Collection[str],
     fill: Fill,
 ) -> BucketRows:
-    sql = aggregate_sql(width, aggregates, fill, timescaledb=database.capabilities.timescaledb)
+    caps = database.capabilities
+    rollup = choose_rollup(caps.rollups, width, timezone, start, end) if caps.rollups else None
+    sql = aggregate_sql(width, aggregates, fill, timescaledb=caps.timescaledb, rollup=rollup)
     params: dict[str, Any] = {"sid": series_id, "from": start, "to": end, "tz": timezone}
     if not width.is_calendar:
         params["width"] = width.fixed

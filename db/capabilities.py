@@ -14,6 +14,7 @@ __all__ = ["Capabilities", "detect_capabilities"]
 class Capabilities:
     server_version: int = 0
     timescaledb_version: str | None = None
+    rollups: frozenset[str] = frozenset()  # continuous aggregates of samples (db/rollups.py)
 
     @property
     def timescaledb(self) -> bool:
@@ -27,4 +28,13 @@ async def detect_capabilities(conn: AsyncConnection) -> Capabilities:
             text("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
         )
     ).scalar_one_or_none()
-    return Capabilities(server_version=int(version), timescaledb_version=tsdb)
+    rollups: frozenset[str] = frozenset()
+    if tsdb is not None:
+        names = await conn.execute(
+            text(
+                "SELECT view_name FROM timescaledb_information.continuous_aggregates "
+                "WHERE view_schema = current_schema()"
+            )
+        )
+        rollups = frozenset(names.scalars())
+    return Capabilities(server_version=int(version), timescaledb_version=tsdb, rollups=rollups)

@@ -1,37 +1,56 @@
-"""Raw samples: range reads, idempotent bulk writes (COPY -> staging -> upsert), deletes."""
+"""Raw samples: range reads, bulk writes in PostgreSQL's binary COPY format, deletes.
+
+Writes never build a Python object per point: the columns arrive as numpy arrays and become
+one binary COPY buffer (34 bytes a row) with a few vectorised operations. Idempotent writes
+go COPY -> temp staging table -> `INSERT ... ON CONFLICT`; new-rows-only writes COPY straight
+into `samples`, which is 2-3x faster because PostgreSQL skips the conflict machinery.
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import re
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import chain, repeat
+from datetime import UTC, datetime, timedelta
 
+import asyncpg
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import text
 
+from db import rollups
 from db.engine import Database, driver_connection
 
 __all__ = [
     "Conflict",
     "SampleBatch",
+    "SamplesExist",
     "WriteCounts",
+    "copy_buffer",
     "delete_samples",
+    "micros_from_datetimes",
     "read_samples",
     "write_samples",
 ]
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+# PostgreSQL's binary timestamptz counts microseconds from 2000-01-01 UTC.
+_PG_EPOCH_OFFSET_US = 946_684_800_000_000
 
 
 class Conflict(enum.Enum):
     UPDATE = "UPDATE"  # last write wins; identical values are left untouched
     IGNORE = "IGNORE"  # keep what is stored
+    ERROR = "ERROR"  # new rows only: plain COPY, a stored timestamp aborts the write
 
 
 @dataclass(frozen=True)
 class SampleBatch:
     series_id: int
-    timestamps: Sequence[datetime]  # tz-aware, unique within the batch
-    values: Sequence[float]  # finite
+    micros: npt.NDArray[np.int64]  # microseconds since the Unix epoch, unique within the batch
+    values: npt.NDArray[np.float64]  # finite, same length
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,60 @@ class WriteCounts:
     unchanged: int
 
 
+class SamplesExist(Exception):
+    """An ERROR-mode write met a stored (series_id, ts); nothing was written."""
+
+    def __init__(self, series_id: int | None, detail: str) -> None:
+        super().__init__(detail)
+        self.series_id = series_id
+
+
+def micros_from_datetimes(timestamps: Sequence[datetime]) -> npt.NDArray[np.int64]:
+    """Aware datetimes -> int64 microseconds since the Unix epoch (exact, no float rounding)."""
+    return np.fromiter(
+        ((t - _UNIX_EPOCH) // _ONE_US for t in timestamps), dtype=np.int64, count=len(timestamps)
+    )
+
+
+_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("sid_len", ">i4"),
+        ("sid", ">i4"),
+        ("ts_len", ">i4"),
+        ("ts", ">i8"),
+        ("value_len", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def copy_buffer(batches: Sequence[SampleBatch]) -> bytes:
+    """`(series_id int4, ts timestamptz, value float8)` rows in PostgreSQL binary COPY format."""
+    rows = np.empty(sum(len(b.micros) for b in batches), dtype=_ROW)
+    rows["fields"] = 3
+    rows["sid_len"] = 4
+    rows["ts_len"] = 8
+    rows["value_len"] = 8
+    at = 0
+    for batch in batches:
+        end = at + len(batch.micros)
+        rows["sid"][at:end] = batch.series_id
+        rows["ts"][at:end] = batch.micros - _PG_EPOCH_OFFSET_US
+        rows["value"][at:end] = batch.values
+        at = end
+    return _HEADER + rows.tobytes() + _TRAILER
+
+
+async def _chunks(buffer: bytes, size: int = 1 << 20) -> AsyncIterator[memoryview]:
+    view = memoryview(buffer)
+    for at in range(0, len(view), size):
+        yield view[at : at + size]
+
+
+_COLUMNS = ("series_id", "ts", "value")
 _STAGING_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS ingest_staging "
     "(series_id integer NOT NULL, ts timestamptz NOT NULL, value float8 NOT NULL) "
@@ -61,49 +134,68 @@ INSERT INTO samples (series_id, ts, value)
 SELECT series_id, ts, value FROM ingest_staging
 ON CONFLICT (series_id, ts) DO NOTHING
 """
+_KEY_DETAIL = re.compile(r"\(series_id, ts\)=\((\d+),")
+
+
+def _window(batches: Sequence[SampleBatch]) -> tuple[datetime, datetime]:
+    lo = min(int(b.micros.min()) for b in batches if len(b.micros))
+    hi = max(int(b.micros.max()) for b in batches if len(b.micros))
+    return _UNIX_EPOCH + lo * _ONE_US, _UNIX_EPOCH + (hi + 1) * _ONE_US
 
 
 async def write_samples(
     database: Database, batches: Sequence[SampleBatch], conflict: Conflict
 ) -> WriteCounts:
     """Write all batches in one transaction: everything lands or nothing does."""
-    total = sum(len(b.timestamps) for b in batches)
+    total = sum(len(b.micros) for b in batches)
     if total == 0:
         return WriteCounts(0, 0, 0)
-    records = chain.from_iterable(
-        zip(repeat(b.series_id, len(b.timestamps)), b.timestamps, b.values, strict=True)
-        for b in batches
-    )
+    buffer = copy_buffer(batches)
     async with database.connect() as conn:
         raw = await driver_connection(conn)
         # The raw connection's own transaction: SQLAlchemy starts its transaction lazily, so
         # statements sent on the driver connection would otherwise autocommit one by one.
         async with raw.transaction():
-            await raw.execute(_STAGING_DDL)
-            await raw.copy_records_to_table(
-                "ingest_staging", records=records, columns=("series_id", "ts", "value")
-            )
-            if conflict is Conflict.UPDATE:
-                row = await raw.fetchrow(_UPSERT)
-                assert row is not None
-                inserted, updated = int(row[0]), int(row[1])
+            if conflict is Conflict.ERROR:
+                try:
+                    await raw.copy_to_table(
+                        "samples", source=_chunks(buffer), columns=_COLUMNS, format="binary"
+                    )
+                except asyncpg.UniqueViolationError as exc:
+                    detail = str(getattr(exc, "detail", None) or exc)
+                    match = _KEY_DETAIL.search(detail)
+                    raise SamplesExist(int(match[1]) if match else None, detail) from None
+                inserted, updated = total, 0
             else:
-                status = await raw.execute(_INSERT_IGNORE)
-                inserted, updated = int(status.rsplit(" ", 1)[1]), 0
+                await raw.execute(_STAGING_DDL)
+                await raw.copy_to_table(
+                    "ingest_staging", source=_chunks(buffer), columns=_COLUMNS, format="binary"
+                )
+                if conflict is Conflict.UPDATE:
+                    row = await raw.fetchrow(_UPSERT)
+                    assert row is not None
+                    inserted, updated = int(row[0]), int(row[1])
+                else:
+                    status = await raw.execute(_INSERT_IGNORE)
+                    inserted, updated = int(status.rsplit(" ", 1)[1]), 0
+        if database.capabilities.rollups and inserted + updated:
+            await rollups.refresh_window(raw, database.capabilities.rollups, *_window(batches))
     return WriteCounts(inserted, updated, total - inserted - updated)
 
 
 async def read_samples(
     database: Database, *, series_id: int, start: datetime, end: datetime, limit: int
 ) -> tuple[list[datetime], list[float]]:
-    stmt = text(
-        "SELECT ts, value FROM samples WHERE series_id = :sid AND ts >= :from AND ts < :to "
-        "ORDER BY ts LIMIT :limit"
-    )
     async with database.connect() as conn:
-        rows = (
-            await conn.execute(stmt, {"sid": series_id, "from": start, "to": end, "limit": limit})
-        ).all()
+        raw = await driver_connection(conn)
+        rows = await raw.fetch(
+            "SELECT ts, value FROM samples WHERE series_id = $1 AND ts >= $2 AND ts < $3 "
+            "ORDER BY ts LIMIT $4",
+            series_id,
+            start,
+            end,
+            limit,
+        )
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
@@ -113,4 +205,9 @@ async def delete_samples(
     stmt = text("DELETE FROM samples WHERE series_id = :sid AND ts >= :from AND ts < :to")
     async with database.begin() as conn:
         result = await conn.execute(stmt, {"sid": series_id, "from": start, "to": end})
-    return int(result.rowcount)
+    deleted = int(result.rowcount)
+    if database.capabilities.rollups and deleted:
+        async with database.connect() as conn:
+            raw = await driver_connection(conn)
+            await rollups.refresh_window(raw, database.capabilities.rollups, start, end)
+    return deleted

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from resolvers import ingest as ingest_resolvers, series as series_resolvers
 from resolvers.auth import Scope, scoped
 from resolvers.context import Context
+from resolvers.execution import ColumnarExecutionContext
 from resolvers.scalars import scalar_map
 from resolvers.series import Series, SeriesConnection
 from resolvers.types import DeleteResult, IngestResult
@@ -80,4 +81,6 @@ def build_schema(
             scalar_map=scalar_map, disable_field_suggestions=not field_suggestions
         ),
         extensions=list(extensions),
+        # Long scalar columns are serialised list by list, not element by element.
+        execution_context_class=ColumnarExecutionContext,
     )

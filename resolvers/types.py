@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers.scalars import JSON
+from resolvers.scalars import JSON, EpochMillisColumn, FloatColumn
 
 __all__ = [
     "BucketColumns",
@@ -54,8 +54,13 @@ class Integration(enum.Enum):
 
 @strawberry.enum(description="What ingest does with a timestamp that is already stored.")
 class OnConflict(enum.Enum):
-    UPDATE = "UPDATE"
-    IGNORE = "IGNORE"
+    UPDATE = strawberry.enum_value("UPDATE", description="Last write wins.")
+    IGNORE = strawberry.enum_value("IGNORE", description="Keep what is stored.")
+    ERROR = strawberry.enum_value(
+        "ERROR",
+        description="New samples only: one stored timestamp rejects the whole call with a "
+        "SAMPLE_EXISTS user error. The fastest path (plain COPY).",
+    )
 
 
 @strawberry.enum(description="How `aggregate` treats buckets without samples.")
@@ -153,11 +158,21 @@ class SeriesInput:
     )
 
 
-@strawberry.input
+@strawberry.input(
+    description="One series' samples as two equally long columns. Send `timestamps` or the "
+    "bulk form `timestampsMs`, and `values` or the bulk form `valuesColumn`; the bulk forms "
+    "are parsed as whole arrays and are several times cheaper for large batches."
+)
 class SeriesSamplesInput:
     key: str
-    timestamps: list[datetime]
-    values: list[float]
+    timestamps: list[datetime] = strawberry.field(default_factory=list)
+    values: list[float] = strawberry.field(default_factory=list)
+    timestamps_ms: EpochMillisColumn | None = strawberry.field(
+        default=None, description="Bulk alternative to `timestamps`: epoch milliseconds (UTC)."
+    )
+    values_column: FloatColumn | None = strawberry.field(
+        default=None, description="Bulk alternative to `values`."
+    )
 
 
 @strawberry.input
