@@ -39,8 +39,10 @@ class KpiWarning:
     value: float | None = None
 
 
-def coverage_warnings(coverage: Sequence[float], total: float, quantity: str) -> list[KpiWarning]:
-    """LOW_COVERAGE per bucket and for the total below 95 %; ERROR below 90 %."""
+def coverage_warnings(
+    coverage: Sequence[float], total: float, quantity: str, code: str = "LOW_COVERAGE"
+) -> list[KpiWarning]:
+    """`code` per bucket and for the total below 95 % coverage; ERROR below 90 %."""
     out: list[KpiWarning] = []
     for index, value in [*enumerate(coverage), (None, total)]:
         if value >= COVERAGE_OK:
@@ -49,7 +51,7 @@ def coverage_warnings(coverage: Sequence[float], total: float, quantity: str) ->
         where = "the total" if index is None else f"bucket {index}"
         out.append(
             KpiWarning(
-                code="LOW_COVERAGE",
+                code=code,
                 level=level,
                 message=f"{quantity}: data cover {value:.1%} of {where}; the value is not "
                 "scaled up",

@@ -12,12 +12,21 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from resolvers import ingest as ingest_resolvers, series as series_resolvers
+from resolvers import (
+    ingest as ingest_resolvers,
+    kpis as kpi_resolvers,
+    market as market_resolvers,
+    series as series_resolvers,
+    sites as site_resolvers,
+)
 from resolvers.auth import Scope, scoped
 from resolvers.context import Context
 from resolvers.execution import ColumnarExecutionContext
+from resolvers.kpis import StoreKpiResult
+from resolvers.market import IntensityColumns, PriceColumns
 from resolvers.scalars import scalar_map
 from resolvers.series import Series, SeriesConnection
+from resolvers.sites import Site, UpsertSiteResult
 from resolvers.types import DeleteResult, IngestResult
 
 __all__ = ["Mutation", "Query", "build_schema"]
@@ -37,6 +46,28 @@ class Query:
         extensions=scoped(Scope.READ),
         description="Series ordered by key, filtered, with cursor pagination (`first` <= 1000).",
     )
+    site: Site | None = strawberry.field(
+        resolver=site_resolvers.get_site,
+        extensions=scoped(Scope.READ),
+        description="One site by key (series by role, tariff, KPIs); null if there is none.",
+    )
+    sites: list[Site] = strawberry.field(
+        resolver=site_resolvers.list_sites,
+        extensions=scoped(Scope.READ),
+        description="Sites ordered by key.",
+    )
+    market_price: PriceColumns = strawberry.field(
+        resolver=market_resolvers.market_price,
+        extensions=scoped(Scope.READ),
+        description="Day-ahead price per bucket (time-weighted mean) from the SMARD series "
+        "smard:{filter}:{zone}:{resolution}, in EUR/MWh and ct/kWh.",
+    )
+    grid_intensity: IntensityColumns = strawberry.field(
+        resolver=market_resolvers.grid_intensity,
+        extensions=scoped(Scope.READ),
+        description="Grid CO2 intensity (g/kWh) per bucket from SMARD generation by fuel, "
+        "generation-weighted; emission factors from the `emission_factors` table.",
+    )
 
 
 @strawberry.type
@@ -51,6 +82,17 @@ class Mutation:
         extensions=scoped(Scope.INGEST),
         description="Write columnar samples for many series in one transaction. Idempotent; "
         "all-or-nothing: any userError means nothing was written.",
+    )
+    upsert_site: UpsertSiteResult = strawberry.field(
+        resolver=site_resolvers.upsert_site,
+        extensions=scoped(Scope.INGEST),
+        description="Create or replace a site: its series by role, time zone and tariff.",
+    )
+    store_site_kpi: StoreKpiResult = strawberry.field(
+        resolver=kpi_resolvers.store_site_kpi,
+        extensions=scoped(Scope.INGEST),
+        description="Compute a site KPI per bucket and store it as a KPI series "
+        "(site:{site}:{kpi}:{every} by default) through the ingest write path.",
     )
 
     @strawberry.mutation(

@@ -74,3 +74,69 @@ async def energy(
 
 def codes(result: dict[str, Any]) -> set[str]:
     return {w["code"] for w in result["warnings"]}
+
+
+UPSERT_SITE = """mutation($input: SiteInput!) {
+  upsertSite(input: $input) {
+    site { key timezone tariff { kind } }
+    userErrors { code message key }
+  }
+}"""
+KPIS = """query($site: String!, $from: DateTime!, $to: DateTime!, $every: String!,
+                  $tz: String, $res: String!) {
+  site(key: $site) {
+    kpis(from: $from, to: $to, every: $every, timezone: $tz, resolution: $res) {
+      every resolution timezone
+      buckets { ...v }
+      total { ...v }
+      warnings { code level quantity bucket value message }
+    }
+  }
+}
+fragment v on SiteKpiValues {
+  start end production consumption gridImport gridExport batteryCharge batteryDischarge
+  selfConsumption selfSupply selfConsumptionRate autarky importCost feedInRevenue
+  baselineCost systemCost savings averageImportPrice co2Import co2Avoided coverage
+  priceCoverage intensityCoverage
+}"""
+
+
+async def make_site(gql: Gql, **site: Any) -> None:
+    body = await gql(UPSERT_SITE, {"input": site})
+    assert body.get("errors") is None, body
+    assert body["data"]["upsertSite"]["userErrors"] == [], body
+
+
+async def kpis(
+    gql: Gql,
+    site: str,
+    start: datetime,
+    end: datetime,
+    every: str,
+    tz: str | None = None,
+    resolution: str = "PT15M",
+) -> dict[str, Any]:
+    body = await gql(
+        KPIS,
+        {
+            "site": site,
+            "from": iso(start),
+            "to": iso(end),
+            "every": every,
+            "tz": tz,
+            "res": resolution,
+        },
+    )
+    assert body.get("errors") is None, body
+    result: dict[str, Any] = body["data"]["site"]["kpis"]
+    return result
+
+
+async def hourly(
+    gql: Gql, key: str, origin: datetime, values: list[float], unit: str = "kWh", **extra: Any
+) -> None:
+    """An ENERGY series with one value per hour from `origin`."""
+    await series_at(
+        gql, key, "ENERGY", unit, [60 * h for h in range(len(values))], values, origin=origin,
+        resolution="PT1H", **extra,
+    )  # fmt: skip

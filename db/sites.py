@@ -1,0 +1,96 @@
+"""Sites: series grouped by role, with a time zone and a tariff (energy.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from db.engine import Database
+
+__all__ = ["ROLES", "SiteRecord", "fetch_site", "list_sites", "upsert_site"]
+
+# Role -> column. Signed series: grid + import / - export, battery + discharge / - charge.
+ROLES = (
+    "pv",
+    "load",
+    "grid_import",
+    "grid_export",
+    "grid",
+    "battery_charge",
+    "battery_discharge",
+    "battery",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteRecord:
+    key: str
+    name: str
+    timezone: str
+    pv: str | None = None
+    load: str | None = None
+    grid_import: str | None = None
+    grid_export: str | None = None
+    grid: str | None = None
+    battery_charge: str | None = None
+    battery_discharge: str | None = None
+    battery: str | None = None
+    pv_peak_kw: float | None = None
+    tariff: str = "FIXED"  # FIXED | DYNAMIC
+    import_price_ct: float | None = None  # FIXED, gross ct/kWh
+    feed_in_ct: float = 0.0
+    price_key: str | None = None  # DYNAMIC, EUR/MWh
+    surcharges_ct: float | None = None  # DYNAMIC, net ct/kWh
+    vat: float | None = None  # DYNAMIC, fraction
+    co2_region: str = "DE"
+    co2_intensity: float | None = None  # fixed g/kWh instead of SMARD generation
+    labels: Mapping[str, Any] | None = None
+
+    def roles(self) -> dict[str, str]:
+        """Role -> series key, for the roles that are set."""
+        return {r: k for r in ROLES if (k := getattr(self, r)) is not None}
+
+
+def _column(name: str) -> str:
+    return f"{name}_key" if name in ROLES else name
+
+
+_FIELDS = [f.name for f in fields(SiteRecord)]
+_SELECT = "SELECT " + ", ".join(f"{_column(n)} AS {n}" for n in _FIELDS) + " FROM sites"
+
+
+def _record(row: Any) -> SiteRecord:
+    return SiteRecord(**dict(row._mapping))
+
+
+async def upsert_site(database: Database, site: SiteRecord) -> SiteRecord:
+    """Insert or replace the whole site definition (roles and tariff are one unit)."""
+    cols = [_column(n) for n in _FIELDS]
+    values = ", ".join(f":{n}" for n in _FIELDS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "key")
+    stmt = text(
+        f"INSERT INTO sites ({', '.join(cols)}) VALUES ({values}) "
+        f"ON CONFLICT (key) DO UPDATE SET {updates}, updated_at = now() "
+        "RETURNING " + ", ".join(f"{_column(n)} AS {n}" for n in _FIELDS)
+    ).bindparams(bindparam("labels", type_=JSONB))
+    params = {n: getattr(site, n) for n in _FIELDS}
+    params["labels"] = dict(site.labels or {})
+    async with database.begin() as conn:
+        row = (await conn.execute(stmt, params)).one()
+    return _record(row)
+
+
+async def fetch_site(database: Database, key: str) -> SiteRecord | None:
+    async with database.connect() as conn:
+        row = (await conn.execute(text(f"{_SELECT} WHERE key = :key"), {"key": key})).first()
+    return _record(row) if row is not None else None
+
+
+async def list_sites(database: Database, *, limit: int) -> list[SiteRecord]:
+    async with database.connect() as conn:
+        rows = (await conn.execute(text(f"{_SELECT} ORDER BY key LIMIT :n"), {"n": limit})).all()
+    return [_record(r) for r in rows]

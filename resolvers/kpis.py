@@ -1,0 +1,573 @@
+"""Site KPIs (energy.md §2): energies, self-consumption and autarky, cost and savings, CO2,
+each with coverage and plausibility warnings; and storing a KPI as a KPI series."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import numpy as np
+import strawberry
+from strawberry.types import Info
+
+from db import (
+    energy as db_energy,
+    kpi as db_kpi,
+    samples as db_samples,
+    series as db_series,
+    sites as db_sites,
+)
+from db.intervals import BucketWidth
+from db.kpi import KpiPlan, KpiRow
+from db.sites import SiteRecord
+from resolvers.arguments import check_every, check_range, check_timezone
+from resolvers.context import Context
+from resolvers.errors import Code, GatewayError, InvalidArgument
+from resolvers.kpi_types import (
+    KpiWarning,
+    WarningLevel,
+    check_range as check_value,
+    coverage_warnings,
+)
+from resolvers.market import (
+    INTENSITY_HARD,
+    INTENSITY_PLAUSIBLE,
+    PRICE_HARD,
+    PRICE_PLAUSIBLE,
+    EmissionFactorFamily,
+    MarketResolution,
+    intensity_sources,
+    missing_fuel_warnings,
+)
+from resolvers.types import UserError
+
+__all__ = [
+    "SiteKpiName",
+    "SiteKpiValues",
+    "SiteKpis",
+    "StoreKpiResult",
+    "site_kpis",
+    "store_site_kpi",
+]
+
+_HOUR = timedelta(hours=1)
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]{0,199}$")
+_YEAR_H = 8760.0
+
+
+@strawberry.type(description="KPIs of one bucket (or the total). Energies in kWh, money in EUR.")
+class SiteKpiValues:
+    start: datetime
+    end: datetime
+    production: float = strawberry.field(description="G: PV generation.")
+    consumption: float = strawberry.field(description="L: site load (measured or G+I+D-E-C).")
+    grid_import: float = strawberry.field(description="I.")
+    grid_export: float = strawberry.field(description="E.")
+    battery_charge: float = strawberry.field(description="C (AC side).")
+    battery_discharge: float = strawberry.field(description="D (AC side).")
+    self_consumption: float = strawberry.field(description="SC = G - E.")
+    self_supply: float = strawberry.field(description="SS = L - I.")
+    self_consumption_rate: float | None = strawberry.field(
+        description="SCR = (G - E) / G from sums; null when G = 0."
+    )
+    autarky: float | None = strawberry.field(
+        description="AUT = (L - I) / L from sums; null when L = 0."
+    )
+    import_cost: float | None = strawberry.field(description="sum(I_t x p_imp,t).")
+    feed_in_revenue: float = strawberry.field(description="sum(E_t x p_fit).")
+    baseline_cost: float | None = strawberry.field(
+        description="No-PV baseline: sum(L_t x p_imp,t)."
+    )
+    system_cost: float | None = strawberry.field(description="import cost - feed-in revenue.")
+    savings: float | None = strawberry.field(description="baseline cost - system cost.")
+    average_import_price: float | None = strawberry.field(
+        description="Volume-weighted import price paid, EUR/kWh: sum(I_t p_t) / sum(I_t)."
+    )
+    co2_import: float | None = strawberry.field(description="sum(I_t x CI_t), kg.")
+    co2_avoided: float | None = strawberry.field(
+        description="Own-consumption view: sum((L_t - I_t) x CI_t), kg."
+    )
+    coverage: float = strawberry.field(
+        description="Least coverage of the site's series in this bucket, 0-1."
+    )
+    price_coverage: float = strawberry.field(description="Share of time with a price, 0-1.")
+    intensity_coverage: float = strawberry.field(
+        description="Share of time with a grid intensity, 0-1."
+    )
+
+
+@strawberry.type(description="Site KPIs per bucket and in total, with warnings.")
+class SiteKpis:
+    site: str
+    timezone: str
+    every: str
+    resolution: str = strawberry.field(description="Step at which flows are computed.")
+    emission_factors: EmissionFactorFamily
+    buckets: list[SiteKpiValues]
+    total: SiteKpiValues
+    warnings: list[KpiWarning]
+
+
+@strawberry.enum(description="A KPI that can be stored as a series.")
+class SiteKpiName(enum.Enum):
+    PRODUCTION = "production"
+    CONSUMPTION = "consumption"
+    GRID_IMPORT = "grid_import"
+    GRID_EXPORT = "grid_export"
+    SELF_CONSUMPTION_RATE = "self_consumption_rate"
+    AUTARKY = "autarky"
+    IMPORT_COST = "import_cost"
+    FEED_IN_REVENUE = "feed_in_revenue"
+    SAVINGS = "savings"
+    CO2_IMPORT = "co2_import"
+    CO2_AVOIDED = "co2_avoided"
+
+
+KPI_UNITS = {
+    "production": "kWh",
+    "consumption": "kWh",
+    "grid_import": "kWh",
+    "grid_export": "kWh",
+    "self_consumption_rate": "1",
+    "autarky": "1",
+    "import_cost": "EUR",
+    "feed_in_revenue": "EUR",
+    "savings": "EUR",
+    "co2_import": "kg",
+    "co2_avoided": "kg",
+}
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
+
+
+def _values(row: KpiRow, start: datetime, end: datetime) -> SiteKpiValues:
+    g, load, i, e = row.production, row.consumption, row.grid_import, row.grid_export
+    system = row.import_cost - row.feed_in_revenue if row.import_cost is not None else None
+    savings = (
+        row.baseline_cost - system if row.baseline_cost is not None and system is not None else None
+    )
+    coverage = min(
+        (c / row.length_s for c in row.role_covered_s.values()), default=0.0
+    ) if row.length_s > 0 else 0.0  # fmt: skip
+    avg_price = None
+    if row.import_cost is not None and row.import_priced:
+        avg_price = row.import_cost / row.import_priced
+    return SiteKpiValues(
+        start=start,
+        end=end,
+        production=g,
+        consumption=load,
+        grid_import=i,
+        grid_export=e,
+        battery_charge=row.battery_charge,
+        battery_discharge=row.battery_discharge,
+        self_consumption=g - e,
+        self_supply=load - i,
+        self_consumption_rate=_ratio(g - e, g),
+        autarky=_ratio(load - i, load),
+        import_cost=row.import_cost,
+        feed_in_revenue=row.feed_in_revenue,
+        baseline_cost=row.baseline_cost,
+        system_cost=system,
+        savings=savings,
+        average_import_price=avg_price,
+        co2_import=row.co2_import,
+        co2_avoided=row.co2_avoided,
+        coverage=coverage,
+        price_coverage=row.price_covered_s / row.length_s if row.length_s > 0 else 0.0,
+        intensity_coverage=row.intensity_covered_s / row.length_s if row.length_s > 0 else 0.0,
+    )
+
+
+def _check_step(resolution: str, every: BucketWidth) -> BucketWidth:
+    step = check_every(resolution)
+    if step.fixed is None or step.fixed > _HOUR or _HOUR % step.fixed:
+        raise InvalidArgument(
+            "`resolution` must divide PT1H (PT5M, PT15M, PT30M, PT1H, ...)",
+            code="INVALID_INTERVAL",
+        )
+    if every.fixed is not None and every.fixed % step.fixed:
+        raise InvalidArgument(
+            f"`every` must be a multiple of the resolution {resolution}", code="INVALID_INTERVAL"
+        )
+    return step
+
+
+@dataclass
+class _Context:
+    site: SiteRecord
+    rows: list[SiteKpiValues]
+    raw: list[KpiRow]
+    measured_load: bool
+    measured_grid: bool
+    has_battery: bool
+    dynamic: bool
+    has_intensity: bool
+
+
+def _warn(code: str, level: WarningLevel, message: str, **extra: object) -> KpiWarning:
+    return KpiWarning(code=code, level=level, message=message, **extra)  # type: ignore[arg-type]
+
+
+def _plausibility(ctx: _Context) -> list[KpiWarning]:
+    out: list[KpiWarning] = []
+    indexed: list[tuple[int | None, SiteKpiValues, KpiRow]] = [
+        (n, v, r) for n, (v, r) in enumerate(zip(ctx.rows[:-1], ctx.raw[:-1], strict=True))
+    ]
+    indexed.append((None, ctx.rows[-1], ctx.raw[-1]))
+
+    def add(item: KpiWarning | None) -> None:
+        if item is not None:
+            out.append(item)
+
+    for index, v, r in indexed:
+        for name, value in (
+            ("selfConsumptionRate", v.self_consumption_rate),
+            ("autarky", v.autarky),
+        ):
+            add(
+                check_value(
+                    value,
+                    code="RATIO_OUT_OF_RANGE",
+                    quantity=name,
+                    plausible=None,
+                    hard=(0.0, 1.0),
+                    bucket=index,
+                    what=name,
+                )  # fmt: skip
+            )
+        if r.negative_load_steps and not ctx.measured_load:
+            out.append(
+                _warn(
+                    "NEGATIVE_LOAD",
+                    WarningLevel.ERROR,
+                    f"consumption from the balance is negative in {r.negative_load_steps} "
+                    "step(s): a meter, sign or unit is wrong",
+                    quantity="consumption",
+                    bucket=index,
+                    value=float(r.negative_load_steps),
+                )  # fmt: skip
+            )
+        if ctx.measured_load and ctx.measured_grid and v.consumption > 0:
+            residual = (
+                v.production + v.grid_import + v.battery_discharge
+                - v.consumption - v.grid_export - v.battery_charge
+            ) / v.consumption  # fmt: skip
+            add(
+                check_value(
+                    residual,
+                    code="BALANCE_RESIDUAL",
+                    quantity="balance",
+                    plausible=(-0.02, 0.02),
+                    hard=(-0.05, 0.05),
+                    bucket=index,
+                    what="energy balance residual (G+I+D-L-E-C)/L",
+                )  # fmt: skip
+            )
+        if ctx.site.pv_peak_kw and r.peak_pv_kw is not None:
+            add(
+                check_value(
+                    r.peak_pv_kw / ctx.site.pv_peak_kw,
+                    code="PV_ABOVE_RATING",
+                    quantity="production",
+                    plausible=(-0.02, 1.1),
+                    hard=None,
+                    bucket=index,
+                    what="PV step power / kWp",
+                )  # fmt: skip
+            )
+        add(
+            check_value(
+                r.peak_load_kw,
+                code="PEAK_LOAD_HIGH",
+                quantity="consumption",
+                plausible=(float("-inf"), 30.0),
+                hard=None,
+                bucket=index,
+                what="peak step load (kW)",
+            )  # fmt: skip
+        )
+        if ctx.dynamic:
+            for value in (r.min_price, r.max_price):
+                add(
+                    check_value(
+                        value,
+                        code="PRICE_OUT_OF_RANGE",
+                        quantity="price",
+                        plausible=PRICE_PLAUSIBLE,
+                        hard=PRICE_HARD,
+                        bucket=index,
+                        what="day-ahead price (EUR/MWh)",
+                    )  # fmt: skip
+                )
+        for value in (r.min_intensity, r.max_intensity):
+            add(
+                check_value(
+                    value,
+                    code="INTENSITY_OUT_OF_RANGE",
+                    quantity="co2",
+                    plausible=INTENSITY_PLAUSIBLE,
+                    hard=INTENSITY_HARD,
+                    bucket=index,
+                    what="grid intensity (g/kWh)",
+                )  # fmt: skip
+            )
+    total, raw = ctx.rows[-1], ctx.raw[-1]
+    if total.average_import_price is not None:
+        add(
+            check_value(
+                total.average_import_price * 100,
+                code="IMPORT_PRICE_IMPLAUSIBLE",
+                quantity="importCost",
+                plausible=(15.0, 60.0),
+                hard=(0.0, float("inf")),
+                bucket=None,
+                what="average import price paid (ct/kWh)",
+            )  # fmt: skip
+        )
+    add(
+        check_value(
+            ctx.site.feed_in_ct,
+            code="FEED_IN_IMPLAUSIBLE",
+            quantity="feedInRevenue",
+            plausible=(0.0, 60.0),
+            hard=None,
+            bucket=None,
+            what="feed-in tariff (ct/kWh)",
+        )  # fmt: skip
+    )
+    hours = raw.length_s / 3600
+    if hours >= 28 * 24:
+        # Household ranges are per year; only periods of four weeks or more are annualised.
+        add(
+            check_value(
+                total.consumption * _YEAR_H / hours,
+                code="CONSUMPTION_IMPLAUSIBLE",
+                quantity="consumption",
+                plausible=(800.0, 10_000.0),
+                hard=(0.0, float("inf")),
+                bucket=None,
+                what="annualised consumption (kWh/yr)",
+            )  # fmt: skip
+        )
+        if total.co2_import is not None:
+            add(
+                check_value(
+                    total.co2_import * _YEAR_H / hours / 1000,
+                    code="CO2_IMPLAUSIBLE",
+                    quantity="co2Import",
+                    plausible=(0.0, 5.0),
+                    hard=(0.0, float("inf")),
+                    bucket=None,
+                    what="annualised CO2 of imports (t/yr)",
+                )  # fmt: skip
+            )
+    return out
+
+
+def _coverage_warnings(ctx: _Context) -> list[KpiWarning]:
+    out: list[KpiWarning] = []
+    rows, raw = ctx.rows, ctx.raw
+    for role, key in ctx.site.roles().items():
+        shares = [r.role_covered_s[role] / r.length_s if r.length_s else 0.0 for r in raw]
+        out += coverage_warnings(shares[:-1], shares[-1], f"{role} ({key})")
+    if ctx.dynamic:
+        out += coverage_warnings(
+            [v.price_coverage for v in rows[:-1]], rows[-1].price_coverage, "price",
+            code="MISSING_PRICE",
+        )  # fmt: skip
+    if not ctx.has_intensity:
+        out.append(
+            _warn(
+                "MISSING_INTENSITY",
+                WarningLevel.ERROR,
+                "no grid intensity: no SMARD generation series for the site's region and no "
+                "fixed `co2Intensity`; CO2 is null",
+                quantity="co2",
+            )  # fmt: skip
+        )
+    else:
+        out += coverage_warnings(
+            [v.intensity_coverage for v in rows[:-1]], rows[-1].intensity_coverage, "co2",
+            code="MISSING_INTENSITY",
+        )  # fmt: skip
+    return out
+
+
+async def site_kpis(
+    info: Info[Context, None],
+    site: SiteRecord,
+    start: datetime,
+    end: datetime,
+    every: str,
+    timezone: str | None,
+    resolution: str,
+    family: EmissionFactorFamily,
+) -> SiteKpis:
+    check_range(start, end)
+    width = check_every(every)
+    step = _check_step(resolution, width)
+    zone = check_timezone(timezone or site.timezone)
+    ctx = info.context
+    ctx.budget.spend(width.max_buckets(start, end), "site KPIs")
+    roles = site.roles()
+    records = await ctx.loaders.series_by_key.load_many(list(roles.values()))
+    sources: dict[str, db_energy.Source] = {}
+    for (role, key), record in zip(roles.items(), records, strict=True):
+        if record is None:
+            raise InvalidArgument(f"role {role}: no series {key!r}", code="UNKNOWN_SERIES")
+        try:
+            sources[role] = db_energy.source_for(record)
+        except db_energy.UnsupportedSeries as exc:
+            raise InvalidArgument(str(exc), code=exc.code) from None
+    price = None
+    if site.tariff == "DYNAMIC":
+        assert site.price_key is not None
+        price_record = await ctx.loaders.series_by_key.load(site.price_key)
+        if price_record is None:
+            raise InvalidArgument(f"no price series {site.price_key!r}", code="UNKNOWN_SERIES")
+        price = db_energy.source_for(price_record, hold=True)
+    intensity: list[tuple[db_energy.Source, float]] = []
+    warnings: list[KpiWarning] = []
+    if site.co2_intensity is None:
+        # Quarter-hour generation when the scraper has it, else hourly.
+        for res in (MarketResolution.QUARTERHOUR, MarketResolution.HOUR):
+            found, listed, _ = await intensity_sources(info, site.co2_region, res, family, None)
+            if found:
+                intensity = found
+                warnings += missing_fuel_warnings(listed)
+                break
+    plan = KpiPlan(
+        roles=sources,
+        tariff=site.tariff,
+        import_price_ct=site.import_price_ct,
+        feed_in_ct=site.feed_in_ct,
+        surcharges_ct=site.surcharges_ct,
+        vat=site.vat,
+        price=price,
+        intensity_fixed=site.co2_intensity,
+        intensity=intensity,
+    )
+    raw = await db_kpi.fetch_site_kpis(
+        ctx.database, plan, start=start, end=end, step=step, every=width, timezone=zone
+    )
+    rows = [
+        _values(r, r.start or start, r.end if r.start is not None and r.end else end) for r in raw
+    ]
+    check = _Context(
+        site=site,
+        rows=rows,
+        raw=raw,
+        measured_load="load" in roles,
+        measured_grid=any(r in roles for r in ("grid", "grid_import")),
+        has_battery=any(r in roles for r in ("battery", "battery_charge")),
+        dynamic=site.tariff == "DYNAMIC",
+        has_intensity=site.co2_intensity is not None or bool(intensity),
+    )
+    warnings += _coverage_warnings(check) + _plausibility(check)
+    return SiteKpis(
+        site=site.key,
+        timezone=zone,
+        every=width.iso,
+        resolution=step.iso,
+        emission_factors=family,
+        buckets=rows[:-1],
+        total=rows[-1],
+        warnings=warnings,
+    )
+
+
+@strawberry.type(description="Result of storing a KPI as a series.")
+class StoreKpiResult:
+    key: str | None = strawberry.field(description="The KPI series written.")
+    written: int = strawberry.field(description="Buckets written (null values are skipped).")
+    skipped: int
+    warnings: list[KpiWarning]
+    user_errors: list[UserError]
+
+
+def _rejected(code: str, message: str, key: str | None = None) -> StoreKpiResult:
+    return StoreKpiResult(
+        key=None,
+        written=0,
+        skipped=0,
+        warnings=[],
+        user_errors=[UserError(code=code, message=message, key=key)],
+    )
+
+
+async def store_site_kpi(
+    info: Info[Context, None],
+    site: Annotated[str, strawberry.argument(description="Site key.")],
+    kpi: SiteKpiName,
+    from_: Annotated[datetime, strawberry.argument(name="from")],
+    to: datetime,
+    every: str,
+    timezone: str | None = None,
+    key: Annotated[
+        str | None,
+        strawberry.argument(description="Target series; default site:{site}:{kpi}:{every}."),
+    ] = None,
+    resolution: str = "PT15M",
+    emission_factors: EmissionFactorFamily = EmissionFactorFamily.LIFECYCLE,
+) -> StoreKpiResult:
+    """Compute one KPI per bucket and write it to a KPI series through the ingest write path
+    (`db.samples.write_samples`, last write wins, so recomputing is idempotent)."""
+    ctx = info.context
+    start, end, family = from_, to, emission_factors
+    record_site = await db_sites.fetch_site(ctx.database, site)
+    if record_site is None:
+        return _rejected("UNKNOWN_SITE", "no site with this key", site)
+    target = key or f"site:{record_site.key}:{kpi.value}:{every.strip().upper()}"
+    if not _KEY.match(target):
+        return _rejected(Code.INVALID_ARGUMENT, "invalid `key` for the KPI series", target)
+    existing = await ctx.loaders.series_by_key.load(target)
+    if existing is not None and existing.kind != "KPI":
+        return _rejected("NOT_A_KPI_SERIES", "the target series exists and is not a KPI", target)
+    try:
+        result = await site_kpis(info, record_site, start, end, every, timezone, resolution, family)
+    except GatewayError as exc:
+        return _rejected(exc.code, str(exc))
+    record = await db_series.upsert_series(
+        ctx.database,
+        db_series.SeriesValues(
+            key=target,
+            kind="KPI",
+            unit=KPI_UNITS[kpi.value],
+            name=f"{record_site.name}: {kpi.value.replace('_', ' ')} per {result.every}",
+            timezone=result.timezone,
+            resolution=result.every,
+            labels={"site": record_site.key, "kpi": kpi.value, "every": result.every},
+            source="gateway:kpi",
+        ),
+    )
+    ctx.loaders.prime(record)
+    starts, values = [], []
+    for bucket in result.buckets:
+        value = getattr(bucket, kpi.value)
+        if value is not None:
+            starts.append(bucket.start)
+            values.append(float(value))
+    await db_samples.write_samples(
+        ctx.database,
+        [
+            db_samples.SampleBatch(
+                record.id,
+                db_samples.micros_from_datetimes(starts),
+                np.asarray(values, dtype=np.float64),
+            )
+        ],
+        db_samples.Conflict.UPDATE,
+    )
+    return StoreKpiResult(
+        key=target,
+        written=len(starts),
+        skipped=len(result.buckets) - len(starts),
+        warnings=result.warnings,
+        user_errors=[],
+    )
