@@ -20,6 +20,7 @@ __all__ = ["configure_logging", "json_formatter"]
 
 def _request_id_key(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:
     event.setdefault("request_id", None)
+    event.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
     return event
 
 

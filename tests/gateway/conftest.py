@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
+import orjson
+import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.logs import json_formatter
 from gateway.settings import Settings
 
 
@@ -31,3 +37,27 @@ def settings_for(url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {"env": "prod", "database_url": SecretStr(url)}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Everything logged during the test, rendered by the production JSON formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+def log_records(stream: io.StringIO) -> list[dict[str, Any]]:
+    """Parse every line; fails on any line that is not a JSON object."""
+    records = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+    assert all(isinstance(r, dict) for r in records)
+    return records

@@ -4,6 +4,7 @@ field is covered (and must declare a scope) automatically; token format; key lif
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -47,6 +48,9 @@ SCALAR_SAMPLES: dict[str, str] = {
 }
 
 
+_instants = (f"2025-01-{day:02d}T00:00:00Z" for day in itertools.cycle(range(1, 29)))
+
+
 def _sdl_schema() -> GraphQLSchema:
     return build_sdl_schema(build_schema().as_str())
 
@@ -67,6 +71,8 @@ def _literal(type_: GraphQLType) -> str:
         ]
         return "{" + ", ".join(required) + "}"
     named: GraphQLNamedType = get_named_type(type_)
+    if named.name == "DateTime":
+        return f'"{next(_instants)}"'  # increasing, so `from` < `to`
     return SCALAR_SAMPLES.get(named.name, '"x"')
 
 
@@ -135,8 +141,11 @@ async def test_auth_matrix(
         )
         if scope is needed:
             assert response.status_code == 200, response.text
-            assert response.json().get("data") is not None, response.text  # it executed
-            assert not {"FORBIDDEN", "UNAUTHENTICATED"} & set(_errors(response.json()))
+            body = response.json()
+            # It executed: any error has a path (raised by the resolver on the made-up
+            # arguments), none is a validation error and none is a permission error.
+            assert all("path" in e for e in body.get("errors") or []), response.text
+            assert not {"FORBIDDEN", "UNAUTHENTICATED"} & set(_errors(body))
         else:
             assert response.status_code == 403, response.text
             assert _errors(response.json()) == ["FORBIDDEN"]

@@ -6,44 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 import pytest
 from sqlalchemy import exc as sa_exc, text
 
 from db import series as db_series
-from gateway.logs import json_formatter
-from tests.gateway.conftest import bearer, running_app, settings_for
+from tests.gateway.conftest import bearer, log_records, running_app, settings_for
 
 LIST = {"query": "{ seriesList { nodes { key } } }"}
 LEAKS = ("SELECT", "secret", "asyncpg", "sqlalchemy", "Traceback", 'File "/', "UndefinedColumn")
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Everything logged during the test, rendered by the production JSON formatter."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
-
-
-def _records(stream: io.StringIO) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
 async def test_unexpected_driver_error_is_masked_and_logged_with_the_request_id(
@@ -69,11 +44,11 @@ async def test_unexpected_driver_error_is_masked_and_logged_with_the_request_id(
     assert error["extensions"] == {"code": "INTERNAL_ERROR", "requestId": request_id}
     for leak in LEAKS:
         assert leak not in response.text, leak
-    logged = [r for r in _records(log_lines) if r.get("event") == "unexpected error in resolver"]
+    logged = [r for r in log_records(log_lines) if r.get("event") == "unexpected error in resolver"]
     assert len(logged) == 1
     assert logged[0]["request_id"] == request_id and logged[0]["level"] == "error"
     assert "Traceback" in logged[0]["exception"] and "SELECT secret" in logged[0]["exception"]
-    access = [r for r in _records(log_lines) if r.get("logger") == "gateway.access"]
+    access = [r for r in log_records(log_lines) if r.get("logger") == "gateway.access"]
     assert access[-1]["request_id"] == request_id and access[-1]["status"] == 200
 
 
