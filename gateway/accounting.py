@@ -2,19 +2,25 @@
 
 A schema extension sees the root `ingest` field's arguments and its result; it writes
 `rows = {inserted, updated, unchanged}` (or `rejected` / `failed` with the points sent) into
-the request state. Other fields pass straight through.
+the request state. A `resolve` hook wraps every field of a request (about 1 µs each), so the
+HTTP endpoint, which already knows the operation's root fields, says through a context
+variable when no `ingest` can run and the factory then leaves the hook out.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 
-__all__ = ["IngestAccounting"]
+__all__ = ["IngestAccounting", "accounting_extension", "ingest_expected"]
+
+# True unless the endpoint has seen the document and found no root `ingest` field.
+ingest_expected: ContextVar[bool] = ContextVar("ingest_expected", default=True)
 
 
 def _points(arguments: Mapping[str, Any]) -> int:
@@ -60,3 +66,11 @@ class IngestAccounting(SchemaExtension):
         for outcome, count in _rows(result, sent).items():
             rows[outcome] = rows.get(outcome, 0) + count
         return result
+
+
+class _Idle(SchemaExtension):
+    """Stands in for IngestAccounting when the operation cannot ingest."""
+
+
+def accounting_extension() -> SchemaExtension:
+    return IngestAccounting() if ingest_expected.get() else _Idle()

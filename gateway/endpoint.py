@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.availability import unavailable_reason
+from gateway.accounting import ingest_expected
 from gateway.auth import Authenticator, AuthError, ScopeMap, analyse_operation
 from gateway.settings import Settings
 from resolvers.auth import Principal, Scope as AuthScope
@@ -100,7 +101,15 @@ class GraphQLEndpoint:
         if isinstance(response, Response):
             await response(scope, receive, send)
             return
-        await self.view(scope, response, send)
+        operation = scope["state"].get("operation")
+        can_ingest = operation is None or (
+            operation.kind == "mutation" and "ingest" in operation.root_fields
+        )
+        token = ingest_expected.set(can_ingest)
+        try:
+            await self.view(scope, response, send)
+        finally:
+            ingest_expected.reset(token)
 
     async def _check(self, scope: Scope, receive: Receive) -> Response | Receive:
         state: dict[str, Any] = scope.setdefault("state", {})
