@@ -1,0 +1,286 @@
+"""GraphQL fuzzing in-process (reliability.md §4 item 1): schemathesis generates documents for
+every root field from the served schema and sends them to the production-mode ASGI app with a
+key of each scope (read, ingest, admin), against a real database of the module's own.
+
+Pass: no HTTP 5xx; no GraphQL error that is a server fault (`INTERNAL_ERROR`, `UNAVAILABLE`, or
+an execution error without a stable `extensions.code`); typed errors (`BAD_USER_INPUT`,
+`INVALID_TIMEZONE`, `FORBIDDEN`, ...) and validation errors are expected and fine; no body
+contains `Traceback`, `File "/`, `asyncpg`, `sqlalchemy` or `SELECT `.
+
+schemathesis' own `not_a_server_error` is not used: it counts every execution error whose code
+Apollo does not know (ours: INVALID_TIMEZONE, BUDGET_EXCEEDED, ...) as a server error.
+
+Examples per root field: 25 with the key of the field's scope and 5 with each other key by
+default (derandomized: the same cases on every run); 500 and 50 with FULL_TESTS=1 (random).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import graphql
+import orjson
+import pytest
+import schemathesis
+import strawberry
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from pydantic import SecretStr
+from schemathesis import GenerationMode
+from schemathesis.graphql import nodes
+from schemathesis.python import asgi as schemathesis_asgi
+from starlette.applications import Starlette
+
+from db.engine import Database
+from db.migrate import apply_migrations
+from gateway.app import create_app
+from gateway.auth import ScopeMap
+from gateway.keys import issue_key
+from gateway.schema import served_schema
+from gateway.settings import Settings
+from resolvers.auth import Scope
+from tests.conftest import BASE_URL, _with_database
+
+pytestmark = pytest.mark.slow
+
+FULL = os.environ.get("FULL_TESTS") == "1"
+EXAMPLES = 500 if FULL else 25  # per root field, with a key that has the field's scope
+WRONG_SCOPE_EXAMPLES = 50 if FULL else 5  # per root field and key without that scope
+LEAKS = ("Traceback", 'File "/', "asyncpg", "sqlalchemy", "SELECT ")
+SERVER_FAULT_CODES = {"INTERNAL_ERROR", "INTERNAL_SERVER_ERROR", "UNAVAILABLE"}
+# Keys the generator produces often ("" is refused by the schema's CHECK): seeded series and
+# sites under these keys let nested resolvers run real SQL.
+SEEDED_KEYS = ("0", "A", "a", "00")
+SCOPES = (Scope.READ, Scope.INGEST, Scope.ADMIN)
+
+
+def _served() -> strawberry.Schema:
+    settings = Settings(env="prod", database_url=SecretStr("postgresql://probe@127.0.0.1/p"))
+    return served_schema(settings)
+
+
+def _cases() -> list[Any]:
+    """(root type, field, key scope, examples): every root field with every key; the key
+    with the field's own scope gets the full budget, the others a few (they must get 403)."""
+    cases = []
+    for (kind, field), needed in sorted(ScopeMap(_served()).fields().items()):
+        root = "Query" if kind == "query" else "Mutation"
+        for scope in SCOPES:
+            allowed = scope is (needed or Scope.ADMIN)
+            examples = EXAMPLES if allowed else WRONG_SCOPE_EXAMPLES
+            cases.append(pytest.param(root, field, scope, examples, id=f"{field}-{scope.value}"))
+    return cases
+
+
+# --- custom scalars ------------------------------------------------------------------------
+
+_zones = st.sampled_from(
+    [UTC, ZoneInfo("Europe/Berlin"), timezone(timedelta(hours=14)), timezone(-timedelta(hours=14))]
+)
+_datetimes = st.one_of(
+    st.datetimes(
+        min_value=datetime(2024, 1, 1), max_value=datetime(2026, 12, 31), timezones=_zones
+    ).map(lambda d: d.isoformat()),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00+14:00",  # before year 1 in UTC
+            "9999-12-31T23:59:59-14:00",  # after year 9999 in UTC
+            "2025-03-30T02:30:00",  # naive, and a wall time that does not exist in Berlin
+            "2025-10-26T02:30:00+01:00",
+            "1900-01-01T00:00:00Z",
+            "not a date",
+            "",
+        ]
+    ),
+)
+_names = st.from_regex(r"\A[_A-Za-z][_0-9A-Za-z]{0,8}\Z")
+_json_leaves = st.one_of(
+    st.none().map(lambda _: nodes.Null),
+    st.booleans().map(nodes.Boolean),
+    st.integers(min_value=-(2**31), max_value=2**31 - 1).map(nodes.Int),
+    st.floats(allow_nan=False, allow_infinity=False).map(nodes.Float),
+    st.text(max_size=20).map(nodes.String),
+)
+
+
+def _object(pairs: dict[str, graphql.ValueNode]) -> graphql.ObjectValueNode:
+    return nodes.Object(
+        [graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=v) for k, v in pairs.items()]
+    )
+
+
+_json = st.recursive(
+    _json_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4).map(nodes.List),
+        st.dictionaries(_names, children, max_size=4).map(_object),
+    ),
+    max_leaves=10,
+)
+
+
+def _register_scalars() -> None:
+    schemathesis.graphql.scalar("DateTime", _datetimes.map(nodes.String))
+    schemathesis.graphql.scalar("JSON", _json)
+    # Bulk ingest columns (epoch milliseconds, numbers), when the schema has them.
+    schemathesis.graphql.scalar(
+        "EpochMillisColumn",
+        st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=20).map(
+            lambda xs: nodes.List([nodes.Int(x) for x in xs])
+        ),
+    )
+    schemathesis.graphql.scalar(
+        "FloatColumn",
+        st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=20).map(
+            lambda xs: nodes.List([nodes.Float(x) for x in xs])
+        ),
+    )
+
+
+# --- the app under test ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def fuzz_database() -> AsyncIterator[str]:
+    """A database of this module's own, so fuzzed mutations leave nothing for other tests."""
+    name = f"gw_fuzz_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(BASE_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = _with_database(BASE_URL, name)
+        await apply_migrations(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def fuzz_keys(fuzz_database: str) -> dict[Scope, str]:
+    database = Database(fuzz_database)
+    try:
+        return {
+            scope: (await issue_key(database, [scope], name=f"fuzz-{scope.value}")).token
+            for scope in SCOPES
+        }
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="module")
+async def seeded(fuzz_database: str) -> None:
+    """Series with samples around the generated instants, so reads execute real SQL."""
+    conn = await asyncpg.connect(fuzz_database)
+    try:
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        for key in SEEDED_KEYS:
+            series_id = await conn.fetchval(
+                "INSERT INTO series (key, name, kind, unit, timezone, resolution) "
+                "VALUES ($1, $1, 'POWER', 'kW', 'Europe/Berlin', 'PT1H') RETURNING id",
+                key,
+            )
+            rows = [
+                (series_id, start + timedelta(hours=h), float(h % 97)) for h in range(0, 26_000, 7)
+            ]
+            await conn.copy_records_to_table(
+                "samples", records=rows, columns=("series_id", "ts", "value")
+            )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(fuzz_database: str, seeded: None) -> Iterator[Starlette]:
+    """The production-mode app. schemathesis runs it (and its lifespan) on its own event loop
+    thread; the lifespans it started are shut down here, before the database is dropped."""
+    app = create_app(Settings(env="prod", database_url=SecretStr(fuzz_database)))
+    yield app
+    schemathesis_asgi.shutdown_lifespans()
+
+
+@pytest.fixture(scope="module")
+def fuzz_schema(fuzz_app: Starlette) -> Any:
+    _register_scalars()
+    schema = schemathesis.graphql.from_file(_served().as_str())
+    schema.app = fuzz_app
+    schema.location = "/graphql"
+    return schema
+
+
+@pytest.fixture(scope="module")
+def seen() -> Iterator[Counter[str]]:
+    counts: Counter[str] = Counter()
+    yield counts
+    print(f"\nfuzz responses over {counts.total()} cases: {dict(sorted(counts.items()))}")
+
+
+# --- the check --------------------------------------------------------------------------------
+
+
+def gateway_not_a_server_error(ctx: Any, response: Any, case: Any) -> None:
+    """No 5xx, no server-fault GraphQL error, no internals in the body (see the module doc)."""
+    text = response.content.decode("utf-8", "replace")
+    assert response.status_code < 500, f"HTTP {response.status_code}: {text[:500]}"
+    sent = response.request.body or b""
+    sent = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else str(sent)
+    for leak in LEAKS:
+        # An argument the client sent may be echoed in a validation message (hypothesis likes
+        # identifiers such as "sqlalchemy_url"); only text the client did not send is a leak.
+        assert leak not in text or leak in sent, f"{leak!r} leaked: {text[:500]}"
+    body = orjson.loads(response.content)
+    assert isinstance(body, dict), text[:500]
+    for error in body.get("errors") or []:
+        code = (error.get("extensions") or {}).get("code")
+        assert code not in SERVER_FAULT_CODES, f"server fault: {error}"
+        if "path" in error:  # raised while executing: must be one of the gateway's typed errors
+            assert code is not None, f"execution error without a code: {error}"
+
+
+# --- the test ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("root", "field", "scope", "examples"), _cases())
+def test_fuzz_root_field(
+    root: str,
+    field: str,
+    scope: Scope,
+    examples: int,
+    fuzz_schema: Any,
+    fuzz_keys: dict[Scope, str],
+    seen: Counter[str],
+) -> None:
+    operation = fuzz_schema[root][field]
+    headers = {"Authorization": f"Bearer {fuzz_keys[scope]}"}
+    allowed = examples == EXAMPLES
+    # Documents that fit the schema, and (with the right key) documents that do not.
+    strategy = operation.as_strategy(GenerationMode.POSITIVE)
+    if allowed:
+        strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @hypothesis_settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=not FULL,  # the same cases on every CI run; fresh ones at full size
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def fuzz(case: Any) -> None:
+        response = case.call(headers=headers)
+        body = orjson.loads(response.content) if response.content else {}
+        codes = {(e.get("extensions") or {}).get("code") for e in body.get("errors") or []}
+        outcome = f"{response.status_code} " + (
+            ",".join(sorted(c or "validation" for c in codes)) or "ok"
+        )
+        seen[outcome] += 1
+        case.validate_response(response, checks=[gateway_not_a_server_error])
+        if not allowed and response.status_code != 400:  # 400: refused before auth matters
+            assert response.status_code == 403, outcome
+
+    fuzz()
