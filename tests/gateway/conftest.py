@@ -61,3 +61,31 @@ def log_records(stream: io.StringIO) -> list[dict[str, Any]]:
     records = [orjson.loads(line) for line in stream.getvalue().splitlines()]
     assert all(isinstance(r, dict) for r in records)
     return records
+
+
+@pytest.fixture(scope="session")
+def prod_live_gateway(prod_settings: Settings) -> Iterator[Any]:
+    """The production-mode gateway under uvicorn on a loopback port (keys required)."""
+    import asyncio
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.conftest import LiveGateway, _free_port
+
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(prod_settings), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "gateway did not start"
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    yield LiveGateway(url=f"{base}/graphql", base_url=base)
+    server.should_exit = True
+    thread.join(timeout=30)
