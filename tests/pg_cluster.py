@@ -59,14 +59,24 @@ class ThrowawayPostgres:
         self._run(pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync")  # fmt: skip
 
-    def start(self) -> None:
+    def start(self, *settings: str) -> None:
+        """Start (or restart); `settings` are extra `name=value` server settings."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=on"
+        options += "".join(f" -c {setting}" for setting in settings)
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
                   "-w", "-t", "60", "start")  # fmt: skip
 
     def stop(self, mode: str = "fast") -> None:
         """`immediate` is a crash: no checkpoint, WAL recovery on the next start."""
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def pids(self) -> list[int]:
+        """The postmaster and all its children (backends, checkpointer, WAL writer, ...)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(
+            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        return [postmaster, *map(int, children)]
 
     def destroy(self) -> None:
         self.stop("immediate")

@@ -123,3 +123,56 @@ async def test_crash_and_restart_of_postgres_recovers_without_losing_acknowledge
         await conn.close()
     assert count == acknowledged == 40
     assert total == sum(range(40))
+
+
+async def test_a_hung_database_gets_a_bounded_503(throwaway_postgres: Any) -> None:
+    """Every PostgreSQL process stopped (SIGSTOP): no error ever comes back from the server,
+    so only the gateway's own timeouts can end the request."""
+    import os
+    import signal
+
+    pg = throwaway_postgres
+    await apply_migrations(pg.url)
+    settings = settings_for(
+        pg.url, env="dev", db_statement_timeout_ms=500, db_connect_timeout_s=1.0,
+        db_pool_timeout_s=1.0,
+    )  # fmt: skip
+    async with running_app(settings) as (_, client):
+        assert (await client.post("/graphql", json={"query": LIST})).status_code == 200
+        pids = pg.pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            responses = await asyncio.gather(
+                *(client.post("/graphql", json={"query": LIST}) for _ in range(5)),
+                client.get("/readyz"),
+            )
+            elapsed = time.monotonic() - started
+            for response in responses[:-1]:
+                _assert_unavailable(response)
+            assert responses[-1].status_code == 503
+            assert (await client.get("/healthz")).status_code == 200
+            print(f"hung database: 5 requests answered 503 within {elapsed:.2f}s")
+            assert elapsed < 6  # command timeout (0.5 s + 2 s) and pool wait, not forever
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10
+        while (await client.post("/graphql", json={"query": LIST})).status_code != 200:
+            assert time.monotonic() < deadline, "no recovery after SIGCONT"
+            await asyncio.sleep(0.2)
+
+
+async def test_readiness_fails_when_commits_are_not_durable(throwaway_postgres: Any) -> None:
+    pg = throwaway_postgres
+    async with running_app(settings_for(pg.url)) as (_, client):
+        assert (await client.get("/readyz")).status_code == 200
+    pg.stop()
+    pg.start("synchronous_commit=off")
+    async with running_app(settings_for(pg.url)) as (_, client):
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unsafe durability settings"}
+    async with running_app(settings_for(pg.url, require_durability=False)) as (_, client):
+        assert (await client.get("/readyz")).status_code == 200  # the operator chose so
