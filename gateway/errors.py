@@ -67,8 +67,10 @@ class ErrorMasking(SchemaExtension):
 
     def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
         original = error.original_error
-        if original is None or isinstance(original, GraphQLError):
-            # Parse, validation, variable coercion and limit errors: readable by design.
+        if original is None or isinstance(original, GraphQLError) or error.path is None:
+            # Parse, validation, variable coercion and limit errors: readable by design. They
+            # have no path because nothing executed; a scalar's parser rejecting a literal
+            # (`from: ""`) arrives here with its ValueError as original_error.
             return error if self.suggestions else _without_suggestions(error)
         if isinstance(original, GatewayError):
             return GraphQLError(

@@ -128,3 +128,17 @@ async def test_real_pool_timeout_is_503(database_url: str, api_keys: dict[str, s
             assert response.status_code == 503 and response.headers["Retry-After"]
         # Recovers as soon as a connection is free again.
         assert (await client.post("/graphql", json=LIST, headers=headers)).status_code == 200
+
+
+async def test_a_scalar_rejecting_a_literal_is_a_readable_error(
+    prod_client: httpx.AsyncClient, api_keys: dict[str, str]
+) -> None:
+    """Found by the schemathesis fuzz run: `from: ""` made the DateTime parser raise ValueError
+    during validation, which was masked as an internal error."""
+    query = 'mutation { deleteSamples(key: "k", from: "", to: "2025-01-01T00:00:00Z") { deleted } }'
+    response = await prod_client.post(
+        "/graphql", json={"query": query}, headers=bearer(api_keys["admin"])
+    )
+    assert response.status_code == 200
+    assert "INTERNAL_ERROR" not in response.text
+    assert "DateTime" in response.json()["errors"][0]["message"]
