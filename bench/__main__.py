@@ -145,9 +145,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    command = "python -m bench " + shlex.join(
-        a for a in sys.argv[1:] if not a.startswith("postgresql")
-    )
+    shown = [a for a in sys.argv[1:] if not a.startswith(("postgresql:", "postgres:"))]
+    command = "python -m bench " + shlex.join(shown)
     table = render(rows, facts, command.strip())
     print(table)
     if args.output:

@@ -243,7 +243,7 @@ async def ingest_scenario(
 
 def _asyncpg_sql(sql: str, names: Sequence[str]) -> str:
     """SQLAlchemy `:name` parameters -> asyncpg `$n`, numbered in the order of `names`."""
-    return re.sub(r":(\w+)\b", lambda m: f"${names.index(m[1]) + 1}", sql)
+    return re.sub(r"(?<!:):(\w+)\b", lambda m: f"${names.index(m[1]) + 1}", sql)
 
 
 _AGG_COLS = ("avg", "min", "max", "count")
@@ -582,7 +582,8 @@ async def run_all(h: Harness, progress: Callable[[str], None]) -> list[Row]:
         async with h.pool.acquire() as conn:
             for view in sorted(h.rollups):
                 await conn.execute(
-                    "CALL refresh_continuous_aggregate($1, $2, $3)",
+                    "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, "
+                    "$3::timestamptz)",
                     view,
                     start - timedelta(days=2),
                     end + timedelta(days=2),

@@ -7,10 +7,11 @@ SQL on both, so results are identical.
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -21,12 +22,14 @@ from db.rollups import Rollup, agg_sql as rollup_agg_sql, choose_rollup
 
 __all__ = [
     "AGGREGATES",
+    "BucketRequest",
     "BucketRows",
     "Fill",
     "aggregate_sql",
     "bucket_end_expr",
     "bucket_expr",
     "fetch_buckets",
+    "fetch_buckets_many",
     "grid_sql",
 ]
 
@@ -203,3 +206,114 @@ async def fetch_buckets(
         columns={n: [r[i + 2] for r in rows] for i, n in enumerate(names)},
     )
     return result
+
+
+@dataclass(frozen=True)
+class BucketRequest:
+    """One series' `aggregate` call; calls that differ only in the series share a statement."""
+
+    series_id: int
+    start: datetime
+    end: datetime
+    width: BucketWidth
+    timezone: str
+    aggregates: frozenset[str]
+    fill: Fill
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return (self.start, self.end, self.width, self.timezone, self.aggregates, self.fill)
+
+
+# Below this span a read is dominated by per-statement overhead (pool checkout, round trip,
+# planning), so sibling series share one statement; above it the scan itself dominates and
+# one statement per series lets PostgreSQL spread the scans over the cores.
+BATCH_SPAN = timedelta(days=31)
+
+
+def _many_sql(
+    width: BucketWidth, names: list[str], *, timescaledb: bool, rollup: Rollup | None
+) -> str:
+    if rollup is not None:
+        agg = rollup_agg_sql(rollup, bucket_expr("r.bucket", width, timescaledb), names, many=True)
+    else:
+        agg_cols = "".join(f", {_aggregate_expr(n, timescaledb)} AS {n}" for n in names)
+        agg = (
+            f"SELECT series_id, {bucket_expr('ts', width, timescaledb)} AS start{agg_cols} "
+            "FROM samples WHERE series_id = ANY(CAST(:sids AS integer[])) "
+            "AND ts >= :from AND ts < :to GROUP BY 1, 2"
+        )
+    cols = "".join(f", {n}" for n in names)
+    return (
+        f"WITH agg AS ({agg}) SELECT series_id, start, {bucket_end_expr(width)} AS end_{cols} "
+        "FROM agg ORDER BY series_id, start"
+    )
+
+
+async def _fetch_many(database: Database, requests: Sequence[BucketRequest]) -> list[BucketRows]:
+    first = requests[0]
+    caps = database.capabilities
+    rollup = (
+        choose_rollup(caps.rollups, first.width, first.timezone, first.start, first.end)
+        if caps.rollups
+        else None
+    )
+    names = [a for a in AGGREGATES if a in first.aggregates]
+    sql = _many_sql(first.width, names, timescaledb=caps.timescaledb, rollup=rollup)
+    params: dict[str, Any] = {
+        "sids": sorted({r.series_id for r in requests}),
+        "from": first.start,
+        "to": first.end,
+        "tz": first.timezone,
+    }
+    if first.width.fixed is not None:
+        params["width"] = first.width.fixed
+    async with database.connect() as conn:
+        rows = (await conn.execute(text(sql), params)).all()
+    by_series: dict[int, BucketRows] = {}
+    for row in rows:
+        out = by_series.get(row[0])
+        if out is None:
+            out = by_series[row[0]] = BucketRows(columns={n: [] for n in names})
+        out.starts.append(row[1])
+        out.ends.append(row[2])
+        for i, name in enumerate(names):
+            out.columns[name].append(row[i + 3])
+    empty = BucketRows(columns={n: [] for n in names})
+    return [by_series.get(r.series_id, empty) for r in requests]
+
+
+async def fetch_buckets_many(
+    database: Database, requests: Sequence[BucketRequest]
+) -> list[BucketRows]:
+    """Answer several `aggregate` calls, in order: one statement per group of small
+    unfilled reads that differ only in the series, one per series otherwise."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, request in enumerate(requests):
+        batchable = request.fill is Fill.NONE and request.end - request.start <= BATCH_SPAN
+        groups.setdefault(request.shape if batchable else (i,), []).append(i)
+
+    async def run(indices: list[int]) -> list[BucketRows]:
+        group = [requests[i] for i in indices]
+        if len(group) > 1:
+            return await _fetch_many(database, group)
+        r = group[0]
+        return [
+            await fetch_buckets(
+                database,
+                series_id=r.series_id,
+                start=r.start,
+                end=r.end,
+                width=r.width,
+                timezone=r.timezone,
+                aggregates=r.aggregates,
+                fill=r.fill,
+            )
+        ]
+
+    results: list[BucketRows | None] = [None] * len(requests)
+    answers = await asyncio.gather(*(run(indices) for indices in groups.values()))
+    for indices, answer in zip(groups.values(), answers, strict=True):
+        for i, rows in zip(indices, answer, strict=True):
+            results[i] = rows
+    return [r for r in results if r is not None]

@@ -100,7 +100,7 @@ def choose_rollup(
     return None
 
 
-def agg_sql(rollup: Rollup, bucket: str, names: Iterable[str]) -> str:
+def agg_sql(rollup: Rollup, bucket: str, names: Iterable[str], *, many: bool = False) -> str:
     """The per-bucket aggregate over a rollup; `bucket` groups the rollup's `bucket` column
     into the requested buckets. Same columns, in the same order, as the raw statement."""
     exprs = {
@@ -113,6 +113,12 @@ def agg_sql(rollup: Rollup, bucket: str, names: Iterable[str]) -> str:
         "last": "last(r.last, r.bucket)",
     }
     cols = "".join(f", {exprs[n]} AS {n}" for n in names)
+    if many:  # several series at once, as `series_id, start, ...`
+        return (
+            f"SELECT r.series_id, {bucket} AS start{cols} FROM {rollup.view} r "
+            "WHERE r.series_id = ANY(CAST(:sids AS integer[])) "
+            "AND r.bucket >= :from AND r.bucket < :to GROUP BY 1, 2"
+        )
     return (
         f"SELECT {bucket} AS start{cols} FROM {rollup.view} r "
         "WHERE r.series_id = :sid AND r.bucket >= :from AND r.bucket < :to GROUP BY 1"
@@ -146,5 +152,8 @@ async def refresh_window(
         until = await conn.fetchval(_REFRESH_END, rollup.view, lo, hi)
         if until is not None:
             await conn.execute(
-                "CALL refresh_continuous_aggregate($1, $2, $3)", rollup.view, lo, until
+                "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)",
+                rollup.view,
+                lo,
+                until,
             )

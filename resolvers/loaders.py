@@ -1,4 +1,4 @@
-"""Per-request DataLoaders: series metadata by key and by id, and first/last timestamps.
+"""Per-request DataLoaders: series metadata by key and by id, first/last timestamps, buckets.
 
 Created per request (in the context) so nothing is cached across requests or event loops.
 """
@@ -11,6 +11,7 @@ from functools import partial
 
 from strawberry.dataloader import DataLoader
 
+from db.aggregate import BucketRequest, BucketRows, fetch_buckets_many
 from db.engine import Database
 from db.series import SeriesRecord, fetch_extents, fetch_series_by_ids, fetch_series_by_keys
 
@@ -39,6 +40,10 @@ class Loaders:
         self.series_by_key = DataLoader[str, SeriesRecord | None](partial(_by_key, database))
         self.series_by_id = DataLoader[int, SeriesRecord | None](partial(_by_id, database))
         self.extents = DataLoader[int, Extent](partial(_extents, database))
+        # Sibling `aggregate` fields (a dashboard of many series) share statements.
+        self.buckets = DataLoader[BucketRequest, BucketRows](
+            partial(fetch_buckets_many, database), cache=False
+        )
 
     def prime(self, record: SeriesRecord) -> None:
         self.series_by_key.prime(record.key, record)

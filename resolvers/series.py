@@ -148,15 +148,16 @@ class Series:
         ctx = info.context
         ctx.budget.spend(width.max_buckets(from_, to), "aggregate")
         wanted = selected_subfields(info) & set(db_aggregate.AGGREGATES)
-        rows = await db_aggregate.fetch_buckets(
-            ctx.database,
-            series_id=self.record.id,
-            start=from_,
-            end=to,
-            width=width,
-            timezone=zone,
-            aggregates=wanted | {"count"},
-            fill=db_aggregate.Fill(fill.value),
+        rows = await ctx.loaders.buckets.load(
+            db_aggregate.BucketRequest(
+                series_id=self.record.id,
+                start=from_,
+                end=to,
+                width=width,
+                timezone=zone,
+                aggregates=frozenset(wanted | {"count"}),
+                fill=db_aggregate.Fill(fill.value),
+            )
         )
         return BucketColumns(starts=rows.starts, ends=rows.ends, **rows.columns)
 

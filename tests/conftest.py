@@ -94,6 +94,25 @@ async def clean_db(admin_sql: asyncpg.Pool) -> None:
     await admin_sql.execute("TRUNCATE samples, series RESTART IDENTITY")
 
 
+@pytest.fixture(scope="session")
+async def rollup_views(admin_sql: asyncpg.Pool) -> list[str]:
+    """TimescaleDB continuous aggregates of `samples` (none on plain PostgreSQL)."""
+    if not await admin_sql.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
+        return []
+    rows = await admin_sql.fetch(
+        "SELECT view_name FROM timescaledb_information.continuous_aggregates"
+    )
+    return [r[0] for r in rows]
+
+
+@pytest.fixture(autouse=True)
+async def clean_rollups(clean_db: None, admin_sql: asyncpg.Pool, rollup_views: list[str]) -> None:
+    """TRUNCATE does not reach continuous aggregates: re-materialise them from the now empty
+    table, so no test reads another test's buckets (series ids restart at 1)."""
+    for view in rollup_views:
+        await admin_sql.execute("CALL refresh_continuous_aggregate($1::regclass, NULL, NULL)", view)
+
+
 @pytest.fixture
 async def sql(admin_sql: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     async with admin_sql.acquire() as conn:
