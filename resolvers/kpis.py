@@ -415,6 +415,8 @@ async def site_kpis(
     zone = check_timezone(timezone or site.timezone)
     ctx = info.context
     ctx.budget.spend(width.max_buckets(start, end), "site KPIs")
+    # The step grid is computed, not returned, but its size is what the query costs.
+    ctx.budget.spend(step.max_buckets(start, end), f"site KPI steps of {step.iso}")
     roles = site.roles()
     records = await ctx.loaders.series_by_key.load_many(list(roles.values()))
     sources: dict[str, db_energy.Source] = {}

@@ -301,3 +301,30 @@ async def test_kpi_arguments_are_checked(gql: Gql) -> None:
             {"r": resolution, "e": every},
         )
         assert body["errors"][0]["extensions"]["code"] == "INVALID_INTERVAL", (every, resolution)
+
+
+async def test_meter_registers_and_power_in_one_site(gql: Gql) -> None:
+    # Import/export registers in Wh (with a reset on the import meter) and PV power in W.
+    await series_at(
+        gql, "m:imp", "METER", "Wh", [0, 30, 60], [5000.0, 5500.0, 200.0]
+    )  # 0.5 kWh, then a reset: 0.2 kWh
+    await series_at(gql, "m:exp", "METER", "Wh", [0, 30, 60], [100.0, 100.0, 1100.0])
+    await series_at(
+        gql, "m:pv", "POWER", "W", [0, 30, 60], [0.0, 2000.0, 2000.0], integration="LEFT"
+    )
+    await make_site(gql, key="mm", pv="m:pv", gridImport="m:imp", gridExport="m:exp", tariff=FIXED)
+    result = await kpis(gql, "mm", T0, at(60), "PT30M")
+    assert [b["gridImport"] for b in result["buckets"]] == pytest.approx([0.5, 0.2])
+    assert [b["gridExport"] for b in result["buckets"]] == pytest.approx([0.0, 1.0])
+    assert [b["production"] for b in result["buckets"]] == pytest.approx([0.0, 1.0])
+    assert [b["consumption"] for b in result["buckets"]] == pytest.approx([0.5, 0.2])
+
+
+async def test_step_grid_is_budgeted(gql: Gql) -> None:
+    await hourly(gql, "l", T0, [1.0])
+    await make_site(gql, key="big", load="l", tariff=FIXED)
+    body = await gql(
+        """{ site(key: "big") { kpis(from: "2000-01-01T00:00:00Z", to: "2010-01-01T00:00:00Z",
+             every: "P1Y", resolution: "PT5M") { total { consumption } } } }"""
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BUDGET_EXCEEDED"
