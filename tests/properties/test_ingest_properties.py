@@ -2,7 +2,8 @@
 
 Random batches with duplicate instants (also across offsets), non-finite and huge numbers sent
 as raw JSON tokens, naive, malformed and offset timestamps over years 1-9999 with offsets up to
-±14 h, length mismatches, unknown series and unknown input fields. For every batch:
+±14 h, length mismatches, unknown series and unknown input fields, in both column forms
+(`timestamps`/`values` and the bulk `timestampsMs`/`valuesColumn`). For every batch:
 
 - the server never answers 5xx and never leaks internals;
 - all rows are written or none; the accepted count equals the rows in the database, and the
@@ -123,6 +124,9 @@ async def test_ingest_is_all_or_nothing_and_idempotent(
     accepted, result, label = await send(client, batch)
     event(label)
     event("faults: " + (", ".join(sorted(batch.faults)) or "none"))
+    for entry in batch.entries:
+        forms = ("timestampsMs" if entry.bulk_timestamps else "timestamps") + " + "
+        event("form: " + forms + ("valuesColumn" if entry.bulk_values else "values"))
     outcomes["accepted" if accepted else "rejected"] += 1
     outcomes[label] += 1
 
