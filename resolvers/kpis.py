@@ -151,9 +151,11 @@ def _values(row: KpiRow, start: datetime, end: datetime) -> SiteKpiValues:
     savings = (
         row.baseline_cost - system if row.baseline_cost is not None and system is not None else None
     )
-    coverage = min(
-        (c / row.length_s for c in row.role_covered_s.values()), default=0.0
-    ) if row.length_s > 0 else 0.0  # fmt: skip
+    coverage = (
+        min((c / row.length_s for c in row.role_covered_s.values()), default=0.0)
+        if row.length_s > 0
+        else 0.0
+    )
     avg_price = None
     if row.import_cost is not None and row.import_priced:
         avg_price = row.import_cost / row.import_priced
@@ -239,7 +241,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                     hard=(0.0, 1.0),
                     bucket=index,
                     what=name,
-                )  # fmt: skip
+                )
             )
         if r.negative_load_steps and not ctx.measured_load:
             out.append(
@@ -251,13 +253,17 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                     quantity="consumption",
                     bucket=index,
                     value=float(r.negative_load_steps),
-                )  # fmt: skip
+                )
             )
         if ctx.measured_load and ctx.measured_grid and v.consumption > 0:
             residual = (
-                v.production + v.grid_import + v.battery_discharge
-                - v.consumption - v.grid_export - v.battery_charge
-            ) / v.consumption  # fmt: skip
+                v.production
+                + v.grid_import
+                + v.battery_discharge
+                - v.consumption
+                - v.grid_export
+                - v.battery_charge
+            ) / v.consumption
             add(
                 check_value(
                     residual,
@@ -267,7 +273,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                     hard=(-0.05, 0.05),
                     bucket=index,
                     what="energy balance residual (G+I+D-L-E-C)/L",
-                )  # fmt: skip
+                )
             )
         if ctx.site.pv_peak_kw and r.peak_pv_kw is not None:
             add(
@@ -279,7 +285,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                     hard=None,
                     bucket=index,
                     what="PV step power / kWp",
-                )  # fmt: skip
+                )
             )
         add(
             check_value(
@@ -290,7 +296,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                 hard=None,
                 bucket=index,
                 what="peak step load (kW)",
-            )  # fmt: skip
+            )
         )
         if ctx.dynamic:
             for value in (r.min_price, r.max_price):
@@ -303,7 +309,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                         hard=PRICE_HARD,
                         bucket=index,
                         what="day-ahead price (EUR/MWh)",
-                    )  # fmt: skip
+                    )
                 )
         for value in (r.min_intensity, r.max_intensity):
             add(
@@ -315,7 +321,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                     hard=INTENSITY_HARD,
                     bucket=index,
                     what="grid intensity (g/kWh)",
-                )  # fmt: skip
+                )
             )
     total, raw = ctx.rows[-1], ctx.raw[-1]
     if total.average_import_price is not None:
@@ -328,7 +334,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                 hard=(0.0, float("inf")),
                 bucket=None,
                 what="average import price paid (ct/kWh)",
-            )  # fmt: skip
+            )
         )
     add(
         check_value(
@@ -339,7 +345,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
             hard=None,
             bucket=None,
             what="feed-in tariff (ct/kWh)",
-        )  # fmt: skip
+        )
     )
     hours = raw.length_s / 3600
     if hours >= 28 * 24:
@@ -353,7 +359,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                 hard=(0.0, float("inf")),
                 bucket=None,
                 what="annualised consumption (kWh/yr)",
-            )  # fmt: skip
+            )
         )
         if total.co2_import is not None:
             add(
@@ -365,7 +371,45 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
                     hard=(0.0, float("inf")),
                     bucket=None,
                     what="annualised CO2 of imports (t/yr)",
-                )  # fmt: skip
+                )
+            )
+        if ctx.has_battery and total.battery_charge > 0:
+            add(
+                check_value(
+                    total.battery_discharge / total.battery_charge,
+                    code="BATTERY_EFFICIENCY_IMPLAUSIBLE",
+                    quantity="battery",
+                    plausible=(0.7, 1.0),
+                    hard=(0.0, 1.05),
+                    bucket=None,
+                    what="battery round-trip efficiency (discharge / charge)",
+                )
+            )
+    if hours >= 365 * 24:
+        # Yearly anchors: specific PV yield and autarky with a battery.
+        if ctx.site.pv_peak_kw:
+            add(
+                check_value(
+                    total.production * _YEAR_H / hours / ctx.site.pv_peak_kw,
+                    code="PV_YIELD_IMPLAUSIBLE",
+                    quantity="production",
+                    plausible=(650.0, 1300.0),
+                    hard=(0.0, 1500.0),
+                    bucket=None,
+                    what="PV specific yield (kWh/kWp/yr)",
+                )
+            )
+        if ctx.has_battery:
+            add(
+                check_value(
+                    total.autarky,
+                    code="AUTARKY_IMPLAUSIBLE",
+                    quantity="autarky",
+                    plausible=(0.0, 0.95),
+                    hard=None,
+                    bucket=None,
+                    what="yearly autarky with a battery",
+                )
             )
     return out
 
@@ -378,9 +422,11 @@ def _coverage_warnings(ctx: _Context) -> list[KpiWarning]:
         out += coverage_warnings(shares[:-1], shares[-1], f"{role} ({key})")
     if ctx.dynamic:
         out += coverage_warnings(
-            [v.price_coverage for v in rows[:-1]], rows[-1].price_coverage, "price",
+            [v.price_coverage for v in rows[:-1]],
+            rows[-1].price_coverage,
+            "price",
             code="MISSING_PRICE",
-        )  # fmt: skip
+        )
     if not ctx.has_intensity:
         out.append(
             _warn(
@@ -389,13 +435,15 @@ def _coverage_warnings(ctx: _Context) -> list[KpiWarning]:
                 "no grid intensity: no SMARD generation series for the site's region and no "
                 "fixed `co2Intensity`; CO2 is null",
                 quantity="co2",
-            )  # fmt: skip
+            )
         )
     else:
         out += coverage_warnings(
-            [v.intensity_coverage for v in rows[:-1]], rows[-1].intensity_coverage, "co2",
+            [v.intensity_coverage for v in rows[:-1]],
+            rows[-1].intensity_coverage,
+            "co2",
             code="MISSING_INTENSITY",
-        )  # fmt: skip
+        )
     return out
 
 

@@ -172,9 +172,14 @@ async def market_price(
     warnings = coverage_warnings(coverage, total_coverage, "price")
     for index, value in enumerate(means):
         warning = check_value(
-            value, code="PRICE_OUT_OF_RANGE", quantity="price", plausible=PRICE_PLAUSIBLE,
-            hard=PRICE_HARD, bucket=index, what="day-ahead price (EUR/MWh)",
-        )  # fmt: skip
+            value,
+            code="PRICE_OUT_OF_RANGE",
+            quantity="price",
+            plausible=PRICE_PLAUSIBLE,
+            hard=PRICE_HARD,
+            bucket=index,
+            what="day-ahead price (EUR/MWh)",
+        )
         if warning is not None:
             warnings.append(warning)
     return PriceColumns(
@@ -290,10 +295,14 @@ async def grid_intensity(
     warnings += coverage_warnings(coverage, total_coverage, "intensity")
     for index, value in [*enumerate(rows.intensity), (None, total.intensity[0])]:
         warning = check_value(
-            value, code="INTENSITY_OUT_OF_RANGE", quantity="intensity",
-            plausible=INTENSITY_PLAUSIBLE, hard=INTENSITY_HARD, bucket=index,
+            value,
+            code="INTENSITY_OUT_OF_RANGE",
+            quantity="intensity",
+            plausible=INTENSITY_PLAUSIBLE,
+            hard=INTENSITY_HARD,
+            bucket=index,
             what="grid intensity (g/kWh)",
-        )  # fmt: skip
+        )
         if warning is not None:
             warnings.append(warning)
 

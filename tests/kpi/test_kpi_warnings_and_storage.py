@@ -139,3 +139,19 @@ async def test_external_kpi_values_are_ingested_and_read_like_any_series(gql: Gq
     )
     assert body["data"]["series"]["kind"] == "KPI"
     assert body["data"]["series"]["aggregate"]["avg"] == pytest.approx([0.31, 0.42])
+
+
+async def test_battery_giving_more_than_it_took_is_an_error(gql: Gql) -> None:
+    days = 28
+    charge = ([0.0] * 12 + [1.0] + [0.0] * 11) * days
+    discharge = ([0.0] * 19 + [1.2] + [0.0] * 4) * days  # 120 % round trip
+    await hourly(gql, "load", T0, [0.5] * (24 * days))
+    await hourly(gql, "c", T0, charge)
+    await hourly(gql, "d", T0, discharge)
+    await make_site(
+        gql, key="bat", load="load", batteryCharge="c", batteryDischarge="d", tariff=FIXED,
+        co2Intensity=363.0,
+    )  # fmt: skip
+    result = await kpis(gql, "bat", T0, T0 + timedelta(days=days), "P1W", "UTC", "PT1H")
+    assert ("BATTERY_EFFICIENCY_IMPLAUSIBLE", "ERROR", None) in _warnings(result)
+    assert result["total"]["batteryDischarge"] == pytest.approx(1.2 * days)
