@@ -262,3 +262,22 @@ async def test_bad_max_gap_is_rejected(gql: Gql) -> None:
            { key } }"""
     )
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INTERVAL"
+
+
+async def test_integration_metadata_round_trips_and_is_kept_on_update(gql: Gql) -> None:
+    body = await gql(
+        """mutation { upsertSeries(input: {key: "m", kind: METER, unit: "kWh",
+             integration: LEFT, maxGap: "PT45M", meterModulus: 100000}) {
+             integration maxGap meterModulus } }"""
+    )
+    assert body["data"]["upsertSeries"] == {
+        "integration": "LEFT",
+        "maxGap": "PT45M",
+        "meterModulus": 100000.0,
+    }
+    body = await gql(
+        """mutation { upsertSeries(input: {key: "m", kind: METER, unit: "kWh", name: "x"}) {
+             integration maxGap meterModulus } }"""
+    )
+    assert body["data"]["upsertSeries"]["maxGap"] == "PT45M"
+    assert body["data"]["upsertSeries"]["meterModulus"] == 100000.0
