@@ -125,7 +125,28 @@ _json = st.recursive(
 )
 
 
+# Strings: any text, and half of the time one a database or a LIKE pattern may trip over.
+_strings = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "\x00",  # PostgreSQL text cannot hold NUL
+            "a\x00b",
+            "%",  # LIKE wildcards: a key prefix is text, not a pattern
+            "_",
+            "\\",
+            "'; SELECT pg_sleep(10); --",
+            "smard:4169:DE-LU:hour",
+            "\ud7ff\ue000\U0001f600",
+            "x" * 5000,
+        ]
+    ),
+)
+
+
 def _register_scalars() -> None:
+    # A registered strategy for a built-in scalar replaces hypothesis-graphql's own.
+    schemathesis.graphql.scalar("String", _strings.map(nodes.String))
     schemathesis.graphql.scalar("DateTime", _datetimes.map(nodes.String))
     schemathesis.graphql.scalar("JSON", _json)
     # Bulk ingest columns (epoch milliseconds, numbers), when the schema has them.
