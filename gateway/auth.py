@@ -139,10 +139,18 @@ def _select(document: DocumentNode, operation_name: str | None) -> OperationDefi
     return None
 
 
-@lru_cache(maxsize=512)
+_CACHED_QUERY_CHARS = 16_384  # a long string literal is one token: bound the cache's memory
+
+
 def analyse_operation(query: str, operation_name: str | None, max_tokens: int) -> Operation | None:
     """The operation a request would run, or None when the document does not parse or names
     no runnable operation (the GraphQL layer then reports the error itself)."""
+    if len(query) <= _CACHED_QUERY_CHARS:
+        return _analyse_cached(query, operation_name, max_tokens)
+    return _analyse(query, operation_name, max_tokens)
+
+
+def _analyse(query: str, operation_name: str | None, max_tokens: int) -> Operation | None:
     try:
         document = parse(query, max_tokens=max_tokens, no_location=True)
     except GraphQLError:
@@ -159,3 +167,6 @@ def analyse_operation(query: str, operation_name: str | None, max_tokens: int) -
         name=operation.name.value if operation.name else None,
         root_fields=frozenset(fields),
     )
+
+
+_analyse_cached = lru_cache(maxsize=512)(_analyse)

@@ -9,6 +9,7 @@ operation) goes into the ASGI scope's `state` for the view, the access log and t
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -22,7 +23,10 @@ from gateway.auth import Authenticator, AuthError, ScopeMap, analyse_operation
 from gateway.settings import Settings
 from resolvers.auth import Principal, Scope as AuthScope
 
-__all__ = ["GraphQLEndpoint", "error_response", "unavailable_response"]
+__all__ = ["GraphQLEndpoint", "error_response", "parsed_body", "unavailable_response"]
+
+# (body, decoded JSON) of the request being served, so the view does not parse it again.
+parsed_body: ContextVar[tuple[bytes, object] | None] = ContextVar("parsed_body", default=None)
 
 log = logging.getLogger("gateway.endpoint")
 
@@ -106,9 +110,11 @@ class GraphQLEndpoint:
             operation.kind == "mutation" and "ingest" in operation.root_fields
         )
         token = ingest_expected.set(can_ingest)
+        body_token = parsed_body.set(scope["state"].pop("parsed_body", None))
         try:
             await self.view(scope, response, send)
         finally:
+            parsed_body.reset(body_token)
             ingest_expected.reset(token)
 
     async def _check(self, scope: Scope, receive: Receive) -> Response | Receive:
@@ -162,6 +168,7 @@ class GraphQLEndpoint:
             return error_response(400, "the body is not valid JSON", "BAD_REQUEST")
         if isinstance(payload, list):
             return error_response(400, "batched operations are not supported", "BAD_REQUEST")
+        state["parsed_body"] = (body, payload)
         if isinstance(payload, dict) and isinstance(payload.get("query"), str):
             name = payload.get("operationName")
             operation = analyse_operation(
