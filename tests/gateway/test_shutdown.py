@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,18 +22,13 @@ import pytest
 
 from gateway.health import Lifecycle
 from gateway.serve import GatewayServer
+from tests.conftest import _free_port
 from tests.gateway.conftest import bearer, running_app, settings_for
 
 BATCHES, POINTS = 20, 5_000
 START = datetime(2023, 1, 1, tzinfo=UTC)
 INGEST = """mutation Shutdown($input: IngestInput!) {
   ingest(input: $input) { accepted userErrors { code } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
