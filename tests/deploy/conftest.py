@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 import yaml
 from pydantic import AliasChoices, SecretStr
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.deploy.files import DOCKER, K8S, Doc, load_yaml_documents
+from tests.deploy.files import DOCKER, K8S, ROOT, Doc, load_yaml_documents
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +47,19 @@ def gateway_env_names() -> set[str]:
         else:
             names.add(f"{prefix}{name}")
     return {n.upper() for n in names}
+
+
+@pytest.fixture(scope="session")
+def gateway_commands() -> set[str]:
+    """Subcommands of `python -m gateway`, read from its own --help."""
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    match = re.search(r"\{([a-z,-]+)\}", out)
+    assert match, out
+    return set(match.group(1).split(","))

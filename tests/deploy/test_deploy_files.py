@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,106 +25,32 @@ import yaml
 from gateway.app import create_app
 from gateway.settings import Settings
 from scrapers.smard.settings import load_settings
-from tests.deploy.files import DOCKER, K8S, ROOT, Doc, load_yaml_documents, scraper_reads
+from tests.deploy.files import (
+    DOCKER,
+    K8S,
+    ROOT,
+    Doc,
+    container_env,
+    deployment_for,
+    dockerfile_instructions,
+    env_names,
+    http_path_of,
+    image_is_pinned,
+    load_yaml_documents,
+    named,
+    of_kind,
+    pod_containers,
+    readme_section,
+    resolve_compose_vars,
+    scraper_reads,
+    services,
+    settings_from,
+)
 
 COMPOSE_FILE = DOCKER / "compose.yaml"
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
 HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
 KUBERNETES_VERSION = "1.31.0"  # the oldest minor version still supported upstream
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    lines: list[str] = []
-    pending = ""
-    for raw in path.read_text().splitlines():
-        stripped = raw.strip()
-        if not pending and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1] + " "
-            continue
-        lines.append(pending + stripped)
-        pending = ""
-    result = []
-    for line in lines:
-        instruction, _, args = line.partition(" ")
-        result.append((instruction.upper(), args.strip()))
-    return result
-
-
-def resolve_compose_vars(text: str) -> str:
-    """`${VAR:?msg}` / `${VAR:-default}` / `${VAR}` -> a concrete value (the default or VAR)."""
-
-    def value(match: re.Match[str]) -> str:
-        name, op, rest = match.group(1), match.group(2), match.group(3)
-        return rest if op == ":-" else f"probe-{name.lower()}"
-
-    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:[-?])([^}]*))?\}", value, text)
-
-
-def image_is_pinned(image: str) -> bool:
-    if "@sha256:" in image:
-        return True
-    name, _, tag = image.rpartition(":")
-    return bool(name) and "/" not in tag and tag != "latest" and any(c.isdigit() for c in tag)
-
-
-def env_names(environment: dict[str, Any] | list[str] | None) -> set[str]:
-    if environment is None:
-        return set()
-    if isinstance(environment, dict):
-        return set(environment)
-    return {item.partition("=")[0] for item in environment}
-
-
-def services(compose: Doc) -> dict[str, Doc]:
-    result: dict[str, Doc] = compose["services"]
-    return result
-
-
-def http_path_of(test: list[str] | str) -> str:
-    """The URL path a health-check command requests."""
-    text = " ".join(test) if isinstance(test, list) else test
-    match = re.search(r"https?://[^/'\" ]+(/[A-Za-z0-9_/-]*)", text)
-    assert match, f"no URL in health check {text!r}"
-    return match.group(1)
-
-
-def of_kind(documents: list[Doc], kind: str) -> list[Doc]:
-    return [d for d in documents if d.get("kind") == kind]
-
-
-def named(documents: list[Doc], kind: str, name: str) -> Doc:
-    found = [d for d in of_kind(documents, kind) if d["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
-    return found[0]
-
-
-def pod_containers(workload: Doc) -> list[Doc]:
-    containers: list[Doc] = workload["spec"]["template"]["spec"]["containers"]
-    return containers
-
-
-def deployment_for(documents: list[Doc], selector: dict[str, str]) -> list[Doc]:
-    """Deployments whose pod labels are matched by `selector`."""
-    return [
-        d
-        for d in of_kind(documents, "Deployment")
-        if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
-    ]
-
-
-def readme_section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index(f"\n## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else None]
 
 
 # --- gateway routes and CLI ----------------------------------------------------------------
@@ -168,22 +92,6 @@ async def test_public_metrics_as_the_k8s_config_sets_them(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://k8s.test") as c:
             assert (await c.get("/metrics")).status_code == 200
-
-
-@pytest.fixture(scope="module")
-def gateway_commands() -> set[str]:
-    """Subcommands of `python -m gateway`, read from its own --help."""
-    out = subprocess.run(
-        [sys.executable, "-m", "gateway", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    match = re.search(r"\{([a-z,-]+)\}", out)
-    assert match, out
-    return set(match.group(1).split(","))
 
 
 # --- Dockerfiles -------------------------------------------------------------------------
@@ -355,17 +263,6 @@ def test_compose_stop_grace_covers_graceful_shutdown(
     drain = settings_from(values, monkeypatch).shutdown_timeout_s  # uvicorn's graceful drain
     grace = gateway["stop_grace_period"]
     assert grace.endswith("s") and int(grace[:-1]) >= drain + 5
-
-
-def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The gateway's settings as a container with exactly this environment would build them."""
-    with monkeypatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith("GATEWAY_") or name == "DATABASE_URL":
-                patch.delenv(name)
-        for name, value in environment.items():
-            patch.setenv(name, value)
-        return Settings()
 
 
 def test_compose_gateway_environment_matches_settings(
@@ -615,29 +512,13 @@ def test_k8s_migrate_job(k8s_documents: list[Doc], gateway_commands: set[str]) -
     assert container["envFrom"] == gateway_container["envFrom"]
 
 
-def _container_env(documents: list[Doc], container: Doc) -> tuple[set[str], set[str]]:
-    """(variable names, Secret names) a container gets, following its ConfigMap refs."""
-    names = {e["name"] for e in container.get("env", [])}
-    secrets = {
-        e["valueFrom"]["secretKeyRef"]["name"]
-        for e in container.get("env", [])
-        if "secretKeyRef" in e.get("valueFrom", {})
-    }
-    for source in container.get("envFrom", []):
-        if "configMapRef" in source:
-            names |= set(named(documents, "ConfigMap", source["configMapRef"]["name"])["data"])
-        if "secretRef" in source:
-            secrets.add(source["secretRef"]["name"])
-    return names, secrets
-
-
 def test_k8s_environment_matches_settings(
     k8s_documents: list[Doc], gateway_env_names: set[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     referenced_secrets: set[str] = set()
     for workload in of_kind(k8s_documents, "Deployment") + of_kind(k8s_documents, "Job"):
         for container in pod_containers(workload):
-            names, secrets = _container_env(k8s_documents, container)
+            names, secrets = container_env(k8s_documents, container)
             referenced_secrets |= secrets
             if workload["metadata"]["name"] == "smard-scraper":
                 unknown = {n for n in names if not scraper_reads(n)}
