@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from db.aggregate import bucket_end_expr, grid_sql
+from db.aggregate import bucket_end_expr, bucket_expr, grid_sql
 from db.durations import parse_duration
 from db.engine import Database
 from db.intervals import BucketWidth
@@ -122,21 +122,60 @@ def source_for(record: SeriesRecord, *, hold: bool = False) -> Source:
 
 
 def secs(expr: str) -> str:
-    return f"CAST(extract(epoch FROM {expr}) AS float8)"
+    # date_part returns float8; extract() returns numeric since PostgreSQL 14 (several x slower).
+    return f"date_part('epoch', {expr})"
 
 
 _FROM = "CAST(:from AS timestamptz)"
 _TO = "CAST(:to AS timestamptz)"
 
 
-def energy_ctes(name: str, width: BucketWidth, timescaledb: bool, param: str = "width") -> str:
+_REGISTER = """
+-- Register events (energy.md §1.5): a wrapped delta that is small against the modulus is a
+-- rollover; a drop below 90 % of the previous reading is a reset; a smaller drop is a dip.
+{n}_ev AS (
+    SELECT *, CASE
+        WHEN method <> 'METER' OR vp IS NULL THEN NULL
+        WHEN value >= vp THEN 'inc'
+        WHEN modulus IS NOT NULL AND modulus - vp + value < 0.1 * modulus THEN 'rollover'
+        WHEN value < 0.9 * vp THEN 'reset'
+        ELSE 'dip' END AS event
+    FROM {n}_w
+),
+{n}_seg AS (
+    SELECT *, count(*) FILTER (WHERE event IN ('reset', 'rollover'))
+                  OVER (PARTITION BY sid ORDER BY ts) AS seg
+    FROM {n}_ev
+),
+-- The baseline is the highest reading of the segment so far, so a dip is not counted twice.
+{n}_base AS (
+    SELECT *, max(value) OVER (PARTITION BY sid, seg ORDER BY ts
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS base
+    FROM {n}_seg
+),
+"""
+# Without METER sources the register passes (two window sorts) are skipped.
+_NO_REGISTER = """
+{n}_base AS (
+    SELECT *, CAST(NULL AS text) AS event, CAST(NULL AS float8) AS base FROM {n}_w
+),
+"""
+
+
+def energy_ctes(
+    name: str, width: BucketWidth, timescaledb: bool, param: str = "width", *, meters: bool = True
+) -> str:
     """CTEs ending in `{name}(sid, start, pos, neg, covered_s, resets, rollovers, dips)`: per
     source series and bucket, the integral of the positive and negative parts (kWh, or the
     unit x h for HOLD) and the integrated seconds. Parameters: `:{name}_ids`, `_methods`,
-    `_scales`, `_gaps`, `_res` (seconds), `_mods`, plus `:from`, `:to`, `:tz`, `:{param}`."""
+    `_scales`, `_gaps`, `_res` (seconds), `_mods`, plus `:from`, `:to`, `:tz`, `:{param}`.
+    `meters=False` leaves out the register passes when no source is a METER."""
     n = name
     res = "make_interval(secs => res_s)"
     held_end = f"least(ts + {res}, coalesce(tn, 'infinity'::timestamptz))"
+    register_ctes = _REGISTER.format(n=n) if meters else _NO_REGISTER.format(n=n)
+    first_bucket = bucket_expr(f"greatest(iv.t0, {_FROM})", width, timescaledb, param)
+    first_end = bucket_end_expr(width, "b0", param)
     pieces_grid = grid_sql(
         width, timescaledb, lo=f"greatest(iv.t0, {_FROM})", hi=f"least(iv.t1, {_TO})", param=param
     )
@@ -167,29 +206,7 @@ def energy_ctes(name: str, width: BucketWidth, timescaledb: bool, param: str = "
     FROM {n}_pts p JOIN {n}_src s USING (sid)
     WINDOW w AS (PARTITION BY p.sid ORDER BY p.ts)
 ),
--- Register events (energy.md §1.5): a wrapped delta that is small against the modulus is a
--- rollover; a drop below 90 % of the previous reading is a reset; a smaller drop is a dip.
-{n}_ev AS (
-    SELECT *, CASE
-        WHEN method <> 'METER' OR vp IS NULL THEN NULL
-        WHEN value >= vp THEN 'inc'
-        WHEN modulus IS NOT NULL AND modulus - vp + value < 0.1 * modulus THEN 'rollover'
-        WHEN value < 0.9 * vp THEN 'reset'
-        ELSE 'dip' END AS event
-    FROM {n}_w
-),
-{n}_seg AS (
-    SELECT *, count(*) FILTER (WHERE event IN ('reset', 'rollover'))
-                  OVER (PARTITION BY sid ORDER BY ts) AS seg
-    FROM {n}_ev
-),
--- The baseline is the highest reading of the segment so far, so a dip is not counted twice.
-{n}_base AS (
-    SELECT *, max(value) OVER (PARTITION BY sid, seg ORDER BY ts
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS base
-    FROM {n}_seg
-),
-{n}_raw AS (
+{register_ctes}{n}_raw AS (
     SELECT sid, method, scale, event,
         CASE WHEN method = 'METER' THEN tp ELSE ts END AS t0,
         CASE WHEN method = 'METER' THEN ts
@@ -223,20 +240,35 @@ def energy_ctes(name: str, width: BucketWidth, timescaledb: bool, param: str = "
           AND va IS NOT NULL AND t1 > {_FROM} AND t0 < {_TO}
     ) AS x
 ),
--- Cut every interval at the bucket edges (and at from/to); interpolate power at the cuts.
-{n}_pc AS (
-    SELECT iv.sid, iv.event, iv.t1, g.bs, c.a, c.b,
-           iv.pos0 + (iv.pos1 - iv.pos0) * {secs("c.a - iv.t0")} / {secs("iv.t1 - iv.t0")} AS pa,
-           iv.pos0 + (iv.pos1 - iv.pos0) * {secs("c.b - iv.t0")} / {secs("iv.t1 - iv.t0")} AS pb,
-           iv.neg0 + (iv.neg1 - iv.neg0) * {secs("c.a - iv.t0")} / {secs("iv.t1 - iv.t0")} AS na,
-           iv.neg0 + (iv.neg1 - iv.neg0) * {secs("c.b - iv.t0")} / {secs("iv.t1 - iv.t0")} AS nb
-    FROM {n}_iv iv
+-- Most intervals lie inside one bucket and stay whole; the others are cut at every bucket
+-- edge (and at from/to), with the power interpolated at the cuts.
+{n}_ivb AS (
+    SELECT iv.*, {first_bucket} AS b0 FROM {n}_iv iv
+),
+{n}_ive AS (
+    SELECT *, {first_end} AS e0 FROM {n}_ivb
+),
+{n}_cut AS (
+    SELECT iv.sid, iv.event, iv.t0, iv.t1, iv.pos0, iv.pos1, iv.neg0, iv.neg1, iv.b0 AS bs,
+           greatest(iv.t0, {_FROM}) AS a, least(iv.t1, {_TO}) AS b
+    FROM {n}_ive iv WHERE iv.t1 <= iv.e0
+    UNION ALL
+    SELECT iv.sid, iv.event, iv.t0, iv.t1, iv.pos0, iv.pos1, iv.neg0, iv.neg1, g.bs, c.a, c.b
+    FROM {n}_ive iv
     CROSS JOIN LATERAL ({pieces_grid}) AS g(bs)
     CROSS JOIN LATERAL (
         SELECT greatest(iv.t0, g.bs, {_FROM}) AS a,
                least(iv.t1, {bucket_end_expr(width, "g.bs", param)}, {_TO}) AS b
     ) AS c
-    WHERE c.a < c.b
+    WHERE iv.t1 > iv.e0 AND c.a < c.b
+),
+{n}_pc AS (
+    SELECT sid, event, t1, bs, a, b,
+           pos0 + (pos1 - pos0) * {secs("a - t0")} / {secs("t1 - t0")} AS pa,
+           pos0 + (pos1 - pos0) * {secs("b - t0")} / {secs("t1 - t0")} AS pb,
+           neg0 + (neg1 - neg0) * {secs("a - t0")} / {secs("t1 - t0")} AS na,
+           neg0 + (neg1 - neg0) * {secs("b - t0")} / {secs("t1 - t0")} AS nb
+    FROM {n}_cut
 ),
 {n} AS (
     SELECT sid, bs AS start,
@@ -279,10 +311,10 @@ class EnergyRows:
     dips: list[int] = field(default_factory=list)
 
 
-def energy_sql(width: BucketWidth, timescaledb: bool) -> str:
+def energy_sql(width: BucketWidth, timescaledb: bool, *, meters: bool = True) -> str:
     """Energy of one source per bucket of [from, to), plus a total row (start NULL) last."""
     end = bucket_end_expr(width, "g.start")
-    return f"""WITH {energy_ctes("e", width, timescaledb)},
+    return f"""WITH {energy_ctes("e", width, timescaledb, meters=meters)},
 grid AS ({grid_sql(width, timescaledb)}),
 rows AS (
     SELECT g.start, {end} AS end_,
@@ -307,7 +339,7 @@ async def fetch_energy(
     timezone: str,
 ) -> tuple[EnergyRows, EnergyRows]:
     """(per bucket, total) for one source."""
-    sql = energy_sql(width, database.capabilities.timescaledb)
+    sql = energy_sql(width, database.capabilities.timescaledb, meters=source.method is Method.METER)
     params: dict[str, Any] = {"from": start, "to": end, "tz": timezone}
     params.update(source_params("e", [source]))
     if not width.is_calendar:

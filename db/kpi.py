@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import text
 
 from db.aggregate import bucket_end_expr, bucket_expr, grid_sql
-from db.energy import Source, energy_ctes, secs, source_params
+from db.energy import Method, Source, energy_ctes, secs, source_params
 from db.engine import Database
 from db.intervals import BucketWidth
 from db.market import intensity_ctes, intensity_params
@@ -137,9 +137,10 @@ def kpi_sql(
     plan: KpiPlan, step: BucketWidth, every: BucketWidth, timescaledb: bool
 ) -> tuple[str, list[str]]:
     roles = [r for r in _ROLE_PARTS if r in plan.roles]
-    ctes = [energy_ctes("r", step, timescaledb, "step")]
+    meters = any(s.method is Method.METER for s in plan.roles.values())
+    ctes = [energy_ctes("r", step, timescaledb, "step", meters=meters)]
     if plan.price is not None:
-        ctes.append(energy_ctes("p", step, timescaledb, "step"))
+        ctes.append(energy_ctes("p", step, timescaledb, "step", meters=False))
     if plan.intensity_fixed is None and plan.intensity:
         ctes.append(intensity_ctes("ci", step, timescaledb, "step"))
     f = _flows(roles)

@@ -59,7 +59,7 @@ def intensity_ctes(name: str, width: BucketWidth, timescaledb: bool, param: str 
     Parameters: those of `energy_ctes("{name}_e")` plus `:{name}_efs` (g/kWh per series, same
     order) and `:{name}_nf` (number of series)."""
     n = name
-    return f"""{energy_ctes(f"{n}_e", width, timescaledb, param)},
+    return f"""{energy_ctes(f"{n}_e", width, timescaledb, param, meters=False)},
 {n}_fac AS (
     SELECT * FROM unnest(CAST(:{n}_e_ids AS integer[]), CAST(:{n}_efs AS float8[]))
         AS fac(sid, ef)
