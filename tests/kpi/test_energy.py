@@ -281,3 +281,24 @@ async def test_integration_metadata_round_trips_and_is_kept_on_update(gql: Gql) 
     )
     assert body["data"]["upsertSeries"]["maxGap"] == "PT45M"
     assert body["data"]["upsertSeries"]["meterModulus"] == 100000.0
+
+
+@pytest.mark.parametrize(
+    ("method", "day1", "day2"),
+    [("LEFT", 1.0, 3.5), ("TRAPEZOIDAL", (1 + 3.5 / 4.5) / 2, 3.5 / 4.5 / 2 * 3.5)],
+)
+async def test_interval_across_local_midnight_and_the_repeated_hour(
+    gql: Gql, method: str, day1: float, day2: float
+) -> None:
+    # 23:00 CEST on 25 Oct to 02:30 CET on 26 Oct is 4.5 h elapsed; the Berlin day edge
+    # (22:00Z) cuts it after 1 h.
+    origin = datetime.fromisoformat("2025-10-25T23:00:00+02:00")
+    await series_at(
+        gql, "mid", "POWER", "kW", [0, 270], [1.0, 0.0], origin=origin, integration=method,
+        maxGap="PT6H", timezone=BERLIN,
+    )  # fmt: skip
+    start = datetime.fromisoformat("2025-10-25T00:00:00+02:00")
+    end = datetime.fromisoformat("2025-10-27T00:00:00+01:00")
+    result = await energy(gql, "mid", start, end, "P1D")
+    assert result["kwh"] == pytest.approx([day1, day2])
+    assert result["coverage"] == pytest.approx([1 / 24, 3.5 / 25])
