@@ -2,9 +2,11 @@
 "Internal error (request id: ...)" for anything else; the full traceback goes to the log
 under the same request id. No SQL, driver or stack text reaches a client.
 
-A database that is down, restarting, overloaded or timing out is not a bug: those errors
-turn the whole response into HTTP 503 with `Retry-After`, so clients retry (ingest is
-idempotent), and are logged as warnings without a traceback.
+A value PostgreSQL refuses (SQLSTATE class 22, e.g. a NUL character) is the caller's input:
+BAD_USER_INPUT, still without the driver's text. A database that is down, restarting,
+overloaded or timing out is not a bug either: those errors turn the whole response into HTTP
+503 with `Retry-After`, so clients retry (ingest is idempotent), and are logged as warnings
+without a traceback.
 """
 
 from __future__ import annotations
@@ -98,8 +100,25 @@ class ErrorMasking(SchemaExtension):
                 path=error.path,
                 extensions={"code": "UNAVAILABLE", "requestId": request_id},
             )
-        if isinstance(state, dict) and (sqlstate := sqlstate_of(original)) is not None:
+        sqlstate = sqlstate_of(original)
+        if isinstance(state, dict) and sqlstate is not None:
             state["db_error"] = sqlstate
+        if sqlstate is not None and sqlstate.startswith("22"):
+            # Data exception: a value the resolvers let through but PostgreSQL refuses (a NUL
+            # character in a string, a timestamp out of its range). The caller's input, not an
+            # outage or a crash; the driver's text still stays out of the response.
+            log.warning(
+                "database rejected a value (SQLSTATE %s)",
+                sqlstate,
+                exc_info=original,
+                extra={"request_id": request_id, "path": error.path},
+            )
+            return GraphQLError(
+                f"A value in this request cannot be stored or compared (request id: {request_id})",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "BAD_USER_INPUT", "requestId": request_id},
+            )
         log.error(
             "unexpected error in resolver",
             exc_info=original,

@@ -142,3 +142,20 @@ async def test_a_scalar_rejecting_a_literal_is_a_readable_error(
     assert response.status_code == 200
     assert "INTERNAL_ERROR" not in response.text
     assert "DateTime" in response.json()["errors"][0]["message"]
+
+
+async def test_a_value_postgres_refuses_is_bad_input_not_an_internal_error(
+    prod_client: httpx.AsyncClient, api_keys: dict[str, str], log_lines: io.StringIO
+) -> None:
+    """Found by the fuzz run: a NUL character in a key reached PostgreSQL (SQLSTATE 22021)."""
+    query = {
+        "query": "query($k: String!) { series(key: $k) { key } }",
+        "variables": {"k": "a\u0000b"},
+    }
+    response = await prod_client.post("/graphql", json=query, headers=bearer(api_keys["read"]))
+    assert response.status_code == 200
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "UTF8" not in response.text and "0x00" not in response.text
+    logged = [r for r in log_records(log_lines) if r.get("logger") == "gateway.errors"]
+    assert logged and logged[0]["level"] == "warning" and "22021" in logged[0]["event"]
