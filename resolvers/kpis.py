@@ -201,7 +201,7 @@ def _check_step(resolution: str, every: BucketWidth) -> BucketWidth:
 
 
 @dataclass
-class _Context:
+class _Checks:
     site: SiteRecord
     rows: list[SiteKpiValues]
     raw: list[KpiRow]
@@ -216,7 +216,7 @@ def _warn(code: str, level: WarningLevel, message: str, **extra: object) -> KpiW
     return KpiWarning(code=code, level=level, message=message, **extra)  # type: ignore[arg-type]
 
 
-def _plausibility(ctx: _Context) -> list[KpiWarning]:
+def _plausibility(ctx: _Checks) -> list[KpiWarning]:
     out: list[KpiWarning] = []
     indexed: list[tuple[int | None, SiteKpiValues, KpiRow]] = [
         (n, v, r) for n, (v, r) in enumerate(zip(ctx.rows[:-1], ctx.raw[:-1], strict=True))
@@ -414,7 +414,7 @@ def _plausibility(ctx: _Context) -> list[KpiWarning]:
     return out
 
 
-def _coverage_warnings(ctx: _Context) -> list[KpiWarning]:
+def _coverage_warnings(ctx: _Checks) -> list[KpiWarning]:
     out: list[KpiWarning] = []
     rows, raw = ctx.rows, ctx.raw
     for role, key in ctx.site.roles().items():
@@ -509,7 +509,7 @@ async def site_kpis(
     rows = [
         _values(r, r.start or start, r.end if r.start is not None and r.end else end) for r in raw
     ]
-    check = _Context(
+    check = _Checks(
         site=site,
         rows=rows,
         raw=raw,
