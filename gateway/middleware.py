@@ -6,6 +6,7 @@ replaced otherwise (so it cannot inject text into logs); it is echoed on every r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -63,6 +64,10 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            if not response_started:
+                status = 499  # client went away (nginx's code), not a server error
+            raise
         except Exception as exc:
             reason = unavailable_reason(exc)
             if reason is not None:
