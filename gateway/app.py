@@ -21,6 +21,7 @@ from gateway.graphql_app import GatewayGraphQL
 from gateway.health import Lifecycle, health_endpoints
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.middleware import RequestContext
+from gateway.ratelimit import RateLimits
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from resolvers.auth import Scope
@@ -62,8 +63,19 @@ def create_app(settings: Settings) -> Starlette:
     authenticator = Authenticator(
         database, allow_anonymous=settings.dev, touch_every_s=settings.key_touch_every_s
     )
+    rate_limits = RateLimits(
+        {
+            "requests": settings.rate_limit_requests,
+            "ingest": settings.rate_limit_ingest,
+            "anonymous": settings.rate_limit_anonymous,
+        }
+    )
     graphql = GraphQLEndpoint(
-        view, authenticator=authenticator, scopes=ScopeMap(schema), settings=settings
+        view,
+        authenticator=authenticator,
+        scopes=ScopeMap(schema),
+        settings=settings,
+        rate_limits=rate_limits,
     )
     metrics = GatewayMetrics(database)
     lifecycle = Lifecycle()

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from db.availability import unavailable_reason
 from gateway.accounting import ingest_expected
 from gateway.auth import Authenticator, AuthError, ScopeMap, analyse_operation
+from gateway.ratelimit import RateLimits
 from gateway.settings import Settings
 from resolvers.auth import Principal, Scope as AuthScope
 
@@ -81,6 +82,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"ip:{client[0]}" if client else "ip:unknown"
+
+
 class GraphQLEndpoint:
     def __init__(
         self,
@@ -89,11 +95,31 @@ class GraphQLEndpoint:
         authenticator: Authenticator,
         scopes: ScopeMap,
         settings: Settings,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.view = view
         self.authenticator = authenticator
         self.scopes = scopes
         self.settings = settings
+        self.rate_limits = rate_limits or RateLimits({})
+
+    async def _rate_limited(
+        self, state: dict[str, Any], rule: str, identity: str
+    ) -> Response | None:
+        if not self.rate_limits.enabled:
+            return None
+        refusal = await self.rate_limits.hit(rule, identity)
+        if refusal is None:
+            return None
+        state["outcome"] = "rate_limited"
+        state["rate_limited"] = rule
+        return error_response(
+            429,
+            f"rate limit of {refusal.limit} per window reached for '{rule}'; "
+            f"retry in {refusal.retry_after_s} s",
+            "RATE_LIMITED",
+            refusal.headers(),
+        )
 
     def _body_limit(self, principal: Principal) -> int:
         if AuthScope.INGEST in principal.scopes:
@@ -127,6 +153,8 @@ class GraphQLEndpoint:
         try:
             principal = await self.authenticator.authenticate(headers.get("authorization"))
         except AuthError as exc:
+            if limited := await self._rate_limited(state, "anonymous", _client_ip(scope)):
+                return limited  # failed attempts count against the client's address
             challenge = 'Bearer realm="energy-gateway"'
             if exc.presented:
                 challenge += ', error="invalid_token"'
@@ -184,4 +212,13 @@ class GraphQLEndpoint:
                     return error_response(
                         403, f"this operation needs the scope(s): {wanted}", "FORBIDDEN"
                     )
+        if self.rate_limits.enabled:
+            operation = state.get("operation")
+            ingests = operation is not None and "ingest" in operation.root_fields
+            if principal.key_id is None:
+                rule, identity = "anonymous", _client_ip(scope)
+            else:
+                rule, identity = ("ingest" if ingests else "requests"), principal.key_id
+            if limited := await self._rate_limited(state, rule, identity):
+                return limited
         return _replay(body, receive)

@@ -89,6 +89,9 @@ class GatewayMetrics:
         self.db_errors = Counter(
             "db_errors", "Database errors seen by requests.", ["reason"], registry=r
         )
+        self.rate_limited = Counter(
+            "rate_limited", "Requests refused with 429, by rule.", ["rule"], registry=r
+        )
         self.series_last = Gauge(
             "series_last_timestamp_seconds",
             "Newest sample per series (Unix seconds); alert when it falls behind.",

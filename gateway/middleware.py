@@ -99,6 +99,8 @@ class RequestContext:
         self.metrics.http_duration.labels(route).observe(duration)
         if (reason := state.get("db_error")) is not None:
             self.metrics.db_errors.labels(str(reason)).inc()
+        if (rule := state.get("rate_limited")) is not None:
+            self.metrics.rate_limited.labels(str(rule)).inc()
         operation: Operation | None = state.get("operation")
         rows: dict[str, int] | None = state.get("rows")
         if route == "/graphql" and method == "POST":

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         default=False, description="Serve /metrics without a key (only on a private network)."
     )
     key_touch_every_s: float = Field(default=60.0, ge=0, description="last_used_at granularity.")
+    # Rate limits ("20/second;1000/minute", `limits` syntax); unset = off. Per key: every
+    # operation except ingest calls, and ingest calls; per client IP: requests without a key.
+    rate_limit_requests: str | None = None
+    rate_limit_ingest: str | None = None
+    rate_limit_anonymous: str | None = None
 
     # Failure behaviour and lifecycle.
     retry_after_s: int = Field(default=5, ge=1, description="Retry-After on 503 responses.")
