@@ -243,7 +243,7 @@ async def ingest_scenario(
 
 def _asyncpg_sql(sql: str, names: Sequence[str]) -> str:
     """SQLAlchemy `:name` parameters -> asyncpg `$n`, numbered in the order of `names`."""
-    return re.sub(r"(?<!:):(\w+)\b", lambda m: f"${names.index(m[1]) + 1}", sql)
+    return re.sub(r"(?<!:):([a-z_]\w*)\b", lambda m: f"${names.index(m[1]) + 1}", sql)
 
 
 _AGG_COLS = ("avg", "min", "max", "count")

@@ -229,6 +229,10 @@ class BucketRequest:
 # planning), so sibling series share one statement; above it the scan itself dominates and
 # one statement per series lets PostgreSQL spread the scans over the cores.
 BATCH_SPAN = timedelta(days=31)
+# Statements one request runs at once. Kept below the pool's steady size: overflow
+# connections are opened and closed per use, which costs more than the parallel scan gains
+# on a few cores.
+PARALLEL_STATEMENTS = 4
 
 
 def _many_sql(
@@ -293,7 +297,13 @@ async def fetch_buckets_many(
         batchable = request.fill is Fill.NONE and request.end - request.start <= BATCH_SPAN
         groups.setdefault(request.shape if batchable else (i,), []).append(i)
 
+    gate = asyncio.Semaphore(PARALLEL_STATEMENTS)
+
     async def run(indices: list[int]) -> list[BucketRows]:
+        async with gate:
+            return await _run(indices)
+
+    async def _run(indices: list[int]) -> list[BucketRows]:
         group = [requests[i] for i in indices]
         if len(group) > 1:
             return await _fetch_many(database, group)
