@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database
 from db.intervals import BucketWidth
@@ -180,6 +181,13 @@ def aggregate_sql(
     )
 
 
+async def _read(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> Sequence[Any]:
+    # A single read needs no transaction: autocommit saves the BEGIN and ROLLBACK round
+    # trips SQLAlchemy would otherwise wrap around it.
+    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+    return (await conn.execute(text(sql), params)).all()
+
+
 async def fetch_buckets(
     database: Database,
     *,
@@ -199,7 +207,7 @@ async def fetch_buckets(
         params["width"] = width.fixed
     names = [a for a in AGGREGATES if a in aggregates]
     async with database.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
+        rows = await _read(conn, sql, params)
     result = BucketRows(
         starts=[r[0] for r in rows],
         ends=[r[1] for r in rows],
@@ -273,7 +281,7 @@ async def _fetch_many(database: Database, requests: Sequence[BucketRequest]) -> 
     if first.width.fixed is not None:
         params["width"] = first.width.fixed
     async with database.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
+        rows = await _read(conn, sql, params)
     by_series: dict[int, BucketRows] = {}
     for row in rows:
         out = by_series.get(row[0])
