@@ -118,7 +118,7 @@ class RequestContext:
                 "status": status,
                 "duration_ms": round(duration * 1000, 2),
                 "key_id": state.get("key_id"),
-                "operation": operation.name if operation else None,
+                "operation": operation.name[:100] if operation and operation.name else None,
                 "operation_type": operation.kind if operation else None,
                 "rows": rows,
                 "db_error": state.get("db_error"),
