@@ -241,12 +241,19 @@ async def ingest_scenario(
 # ---------------------------------------------------------------- reads
 
 
-def _asyncpg_sql(sql: str, names: Sequence[str]) -> str:
-    """SQLAlchemy `:name` parameters -> asyncpg `$n`, numbered in the order of `names`."""
-    return re.sub(r"(?<!:):([a-z_]\w*)\b", lambda m: f"${names.index(m[1]) + 1}", sql)
+def _asyncpg_sql(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """SQLAlchemy `:name` parameters -> asyncpg `$n` and the arguments in that order."""
+    used: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] not in used:
+            used.append(match[1])
+        return f"${used.index(match[1]) + 1}"
+
+    return re.sub(r"(?<!:):([a-z_]\w*)\b", number, sql), [params[n] for n in used]
 
 
-_AGG_COLS = ("avg", "min", "max", "count")
+_AGG_ORDER = ("avg", "min", "max", "count")  # AGGREGATES order
 _P1D = (
     "query($prefix: String!, $from: DateTime!, $to: DateTime!) {"
     " seriesList(filter: {keyPrefix: $prefix}, first: 100) { nodes { key"
@@ -279,19 +286,30 @@ async def _baseline_buckets(
     *,
     use_rollups: bool,
 ) -> dict[str, list[asyncpg.Record]]:
+    """The statements the gateway's db layer runs for these series, sent with asyncpg: one
+    batched statement when a rollup answers, else one raw statement per series, at once."""
     width = parse_every(every)
     rollup = db_rollups.choose_rollup(h.rollups, width, BERLIN, start, end) if use_rollups else None
+    params: dict[str, Any] = {"from": start, "to": end, "tz": BERLIN, "width": width.fixed}
+    if rollup is not None:
+        sql = db_aggregate.aggregate_many_sql(
+            width, list(_AGG_ORDER), timescaledb=h.timescaledb, rollup=rollup
+        )
+        params["sids"] = [h.ids[k] for k in keys]
+        statement, args = _asyncpg_sql(sql, params)
+        async with h.pool.acquire() as conn:
+            rows = await conn.fetch(statement, *args)
+        by_id: dict[int, list[asyncpg.Record]] = {h.ids[k]: [] for k in keys}
+        for row in rows:
+            by_id[row["series_id"]].append(row)
+        return {k: by_id[h.ids[k]] for k in keys}
     sql = db_aggregate.aggregate_sql(
-        width, {*_AGG_COLS}, db_aggregate.Fill.NONE, timescaledb=h.timescaledb, rollup=rollup
+        width, set(_AGG_ORDER), db_aggregate.Fill.NONE, timescaledb=h.timescaledb
     )
-    names = ["sid", "from", "to", "tz", "width"]
-    statement = _asyncpg_sql(sql, names)
 
     async def one(key: str) -> tuple[str, list[asyncpg.Record]]:
+        statement, args = _asyncpg_sql(sql, {**params, "sid": h.ids[key]})
         async with h.pool.acquire() as conn:
-            args: list[Any] = [h.ids[key], start, end, BERLIN]
-            if width.fixed is not None:
-                args.append(width.fixed)
             return key, await conn.fetch(statement, *args)
 
     return dict(await asyncio.gather(*(one(k) for k in keys)))

@@ -26,6 +26,7 @@ __all__ = [
     "BucketRequest",
     "BucketRows",
     "Fill",
+    "aggregate_many_sql",
     "aggregate_sql",
     "bucket_end_expr",
     "bucket_expr",
@@ -233,9 +234,10 @@ class BucketRequest:
         return (self.start, self.end, self.width, self.timezone, self.aggregates, self.fill)
 
 
-# Below this span a read is dominated by per-statement overhead (pool checkout, round trip,
-# planning), so sibling series share one statement; above it the scan itself dominates and
-# one statement per series lets PostgreSQL spread the scans over the cores.
+# Below this span (or when a rollup answers: few rows whatever the span) a read is dominated
+# by per-statement overhead (pool checkout, round trips, planning), so sibling series share
+# one statement; above it the raw scan dominates and one statement per series lets
+# PostgreSQL spread the scans over the cores.
 BATCH_SPAN = timedelta(days=31)
 # Statements one request runs at once. Kept below the pool's steady size: overflow
 # connections are opened and closed per use, which costs more than the parallel scan gains
@@ -243,9 +245,10 @@ BATCH_SPAN = timedelta(days=31)
 PARALLEL_STATEMENTS = 4
 
 
-def _many_sql(
+def aggregate_many_sql(
     width: BucketWidth, names: list[str], *, timescaledb: bool, rollup: Rollup | None
 ) -> str:
+    """Unfilled buckets of several series (`:sids`) as `series_id, start, end_, ...`."""
     if rollup is not None:
         agg = rollup_agg_sql(rollup, bucket_expr("r.bucket", width, timescaledb), names, many=True)
     else:
@@ -262,16 +265,19 @@ def _many_sql(
     )
 
 
+def _rollup_for(database: Database, r: BucketRequest) -> Rollup | None:
+    caps = database.capabilities
+    return (
+        choose_rollup(caps.rollups, r.width, r.timezone, r.start, r.end) if caps.rollups else None
+    )
+
+
 async def _fetch_many(database: Database, requests: Sequence[BucketRequest]) -> list[BucketRows]:
     first = requests[0]
     caps = database.capabilities
-    rollup = (
-        choose_rollup(caps.rollups, first.width, first.timezone, first.start, first.end)
-        if caps.rollups
-        else None
-    )
+    rollup = _rollup_for(database, first)
     names = [a for a in AGGREGATES if a in first.aggregates]
-    sql = _many_sql(first.width, names, timescaledb=caps.timescaledb, rollup=rollup)
+    sql = aggregate_many_sql(first.width, names, timescaledb=caps.timescaledb, rollup=rollup)
     params: dict[str, Any] = {
         "sids": sorted({r.series_id for r in requests}),
         "from": first.start,
@@ -302,7 +308,9 @@ async def fetch_buckets_many(
     unfilled reads that differ only in the series, one per series otherwise."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, request in enumerate(requests):
-        batchable = request.fill is Fill.NONE and request.end - request.start <= BATCH_SPAN
+        batchable = request.fill is Fill.NONE and (
+            request.end - request.start <= BATCH_SPAN or _rollup_for(database, request)
+        )
         groups.setdefault(request.shape if batchable else (i,), []).append(i)
 
     gate = asyncio.Semaphore(PARALLEL_STATEMENTS)
