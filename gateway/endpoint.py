@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.availability import unavailable_reason
 from gateway.accounting import ingest_expected
-from gateway.auth import Authenticator, AuthError, ScopeMap, analyse_operation
+from gateway.auth import Authenticator, AuthError, Operation, ScopeMap, analyse_operation
 from gateway.ratelimit import RateLimits
 from gateway.settings import Settings
 from resolvers.auth import Principal, Scope as AuthScope
@@ -144,12 +144,26 @@ class GraphQLEndpoint:
             ingest_expected.reset(token)
 
     async def _check(self, scope: Scope, receive: Receive) -> Response | Receive:
+        """The checks in order; a Response ends the request, a Receive continues it."""
         state: dict[str, Any] = scope.setdefault("state", {})
-        request_id = str(state.get("request_id", "-"))
         headers = Headers(scope=scope)
         method = scope["method"]
         if method not in ("GET", "POST"):
             return error_response(405, "use POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"})
+        principal = await self._authenticate(scope, state, headers)
+        if isinstance(principal, Response):
+            return principal
+        if method == "GET":
+            return receive  # the IDE page in development; the view refuses GET queries
+        body = await self._read_json(receive, state, headers, principal)
+        if isinstance(body, Response):
+            return body
+        refused = self._authorize(state, principal) or await self._throttle(scope, state, principal)
+        return refused or _replay(body, receive)
+
+    async def _authenticate(
+        self, scope: Scope, state: dict[str, Any], headers: Headers
+    ) -> Principal | Response:
         try:
             principal = await self.authenticator.authenticate(headers.get("authorization"))
         except AuthError as exc:
@@ -166,26 +180,29 @@ class GraphQLEndpoint:
             state["db_error"] = reason
             state["outcome"] = "unavailable"
             log.warning("database unavailable during key lookup: %s", reason)
-            return unavailable_response(self.settings, request_id)
+            return unavailable_response(self.settings, str(state.get("request_id", "-")))
         state["principal"] = principal
         state["key_id"] = principal.key_id
-        if method == "GET":
-            return receive  # the IDE page in development; the view refuses GET queries
+        return principal
+
+    async def _read_json(
+        self, receive: Receive, state: dict[str, Any], headers: Headers, principal: Principal
+    ) -> bytes | Response:
+        """The body, bounded, parsed once (kept in `state` for the view); operation noted."""
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             return error_response(
                 415, "send the request as Content-Type: application/json", "UNSUPPORTED_MEDIA"
             )
         limit = self._body_limit(principal)
-        try:
-            declared = int(headers.get("content-length", "0"))
-        except ValueError:
-            return error_response(400, "invalid Content-Length", "BAD_REQUEST")
         too_large = error_response(
             413, f"request body larger than {limit} bytes", "PAYLOAD_TOO_LARGE"
         )
-        if declared > limit:
-            return too_large
+        try:
+            if int(headers.get("content-length", "0")) > limit:
+                return too_large
+        except ValueError:
+            return error_response(400, "invalid Content-Length", "BAD_REQUEST")
         try:
             body = await read_body(receive, limit)
         except BodyTooLarge:
@@ -204,21 +221,30 @@ class GraphQLEndpoint:
             )
             if operation is not None:
                 state["operation"] = operation
-                missing = self.scopes.needed(operation.kind, operation.root_fields)
-                missing -= principal.scopes
-                if missing:
-                    wanted = ", ".join(sorted(s.value for s in missing))
-                    state["outcome"] = "forbidden"
-                    return error_response(
-                        403, f"this operation needs the scope(s): {wanted}", "FORBIDDEN"
-                    )
-        if self.rate_limits.enabled:
-            operation = state.get("operation")
-            ingests = operation is not None and "ingest" in operation.root_fields
-            if principal.key_id is None:
-                rule, identity = "anonymous", _client_ip(scope)
-            else:
-                rule, identity = ("ingest" if ingests else "requests"), principal.key_id
-            if limited := await self._rate_limited(state, rule, identity):
-                return limited
-        return _replay(body, receive)
+        return body
+
+    def _authorize(self, state: dict[str, Any], principal: Principal) -> Response | None:
+        """403 unless the key holds the scope of every root field the operation selects. A
+        document that does not parse passes: the view rejects it before anything runs."""
+        operation: Operation | None = state.get("operation")
+        if operation is None:
+            return None
+        missing = self.scopes.needed(operation.kind, operation.root_fields) - principal.scopes
+        if not missing:
+            return None
+        wanted = ", ".join(sorted(s.value for s in missing))
+        state["outcome"] = "forbidden"
+        return error_response(403, f"this operation needs the scope(s): {wanted}", "FORBIDDEN")
+
+    async def _throttle(
+        self, scope: Scope, state: dict[str, Any], principal: Principal
+    ) -> Response | None:
+        if not self.rate_limits.enabled:
+            return None
+        operation: Operation | None = state.get("operation")
+        if principal.key_id is None:
+            return await self._rate_limited(state, "anonymous", _client_ip(scope))
+        ingests = operation is not None and "ingest" in operation.root_fields
+        return await self._rate_limited(
+            state, "ingest" if ingests else "requests", principal.key_id
+        )
