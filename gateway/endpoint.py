@@ -1,7 +1,8 @@
 """The /graphql endpoint: HTTP-level checks in front of the strawberry view.
 
 Order: method -> credentials (401) -> content type (415) -> body size (413, streamed bytes
-counted) -> JSON object, no batches (400) -> scopes of the operation's root fields (403).
+counted) -> JSON object, no batches (400) -> scopes of the operation's root fields (403) ->
+rate limits (429, when configured).
 Only then does the view parse, validate and execute. What the checks learn (principal,
 operation) goes into the ASGI scope's `state` for the view, the access log and the metrics.
 """
