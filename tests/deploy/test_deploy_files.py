@@ -25,6 +25,7 @@ import yaml
 from gateway.app import create_app
 from gateway.settings import Settings
 from scrapers.smard.settings import load_settings
+from tests.conftest import LiveGateway, _free_port as free_port
 from tests.deploy.files import (
     DOCKER,
     K8S,
@@ -253,6 +254,31 @@ def test_compose_health_checks(compose: Doc, app_routes: set[str]) -> None:
     for name in ("db", "gateway"):
         check = s[name]["healthcheck"]
         assert {"interval", "timeout", "retries"} <= set(check), name
+
+
+def _runnable(argv: list[str], port: int) -> list[str]:
+    """A container's exec-form health check, pointed at a gateway on `port` on this machine."""
+    return [
+        sys.executable if arg == "python" else arg.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        for arg in argv
+    ]
+
+
+def test_health_check_commands_run(compose: Doc, live_gateway: LiveGateway) -> None:
+    """The Dockerfile's and compose's gateway checks succeed against a real server and fail
+    when nothing answers (a check that cannot fail would hide a dead container)."""
+    instructions = dockerfile_instructions(DOCKER / "gateway.Dockerfile")
+    (healthcheck,) = [a for i, a in instructions if i == "HEALTHCHECK"]
+    dockerfile_check = json.loads(healthcheck.split(" CMD ", 1)[1])
+    compose_check = services(compose)["gateway"]["healthcheck"]["test"]
+    assert compose_check[0] == "CMD"
+    live_port = urlsplit(live_gateway.base_url).port
+    assert live_port is not None
+    for argv in (dockerfile_check, compose_check[1:]):
+        ok = subprocess.run(_runnable(argv, live_port), capture_output=True, timeout=30)
+        assert ok.returncode == 0, ok.stderr
+        dead = subprocess.run(_runnable(argv, free_port()), capture_output=True, timeout=30)
+        assert dead.returncode != 0
 
 
 def test_compose_stop_grace_covers_graceful_shutdown(

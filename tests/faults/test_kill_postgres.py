@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from pydantic import SecretStr
 
 from scrapers.smard.publish import GatewayClient
 from scrapers.smard.settings import GatewayRetrySettings, GatewaySettings, SeriesConfig
+from tests.conftest import _free_port as free_port
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +63,6 @@ def value(i: int) -> float:
 
 def expected_sum(rows_per_series: int) -> float:
     return len(SERIES) * sum(value(i) for i in range(rows_per_series))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -108,7 +102,7 @@ def gateway(throwaway_postgres: Any, tmp_path: Path) -> Iterator[Gateway]:
     created = _cli(env, "keys", "create", "--scope", "ingest", "--name", "fault-test")
     token = re.search(r"^token:\s+(\S+)$", created, re.MULTILINE)
     assert token, created
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "gateway.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
