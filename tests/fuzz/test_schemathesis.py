@@ -142,6 +142,7 @@ _strings = st.one_of(
             "smard:4169:DE-LU:hour",
             "\ud7ff\ue000\U0001f600",
             "x" * 5000,
+            *SEEDED_KEYS,  # existing series, so reads go past the lookup
         ]
     ),
 )
