@@ -83,5 +83,5 @@ class Settings(BaseSettings):
 
     def require_database_url(self) -> str:
         if self.database_url is None:
-            raise RuntimeError("DATABASE_URL is not set")
+            raise MissingDatabaseUrl("DATABASE_URL is not set")
         return self.database_url.get_secret_value()
