@@ -116,16 +116,24 @@ async def test_metadata_for_100_series_costs_a_constant_number_of_statements(
         await gql(INGEST, {"input": ingest_input(f"s{i:03d}", ["2025-01-01T00:00:00Z"], [1.0])})
     with captured_sql(app) as statements:
         body = await gql(
-            """{ seriesList(first: 100) { nodes { key name unit firstTimestamp lastTimestamp } }
-                 a: series(key: "s001") { key lastTimestamp }
-                 b: series(key: "s002") { key lastTimestamp } }"""
+            "{ seriesList(first: 100) { nodes { key name unit firstTimestamp lastTimestamp } } }"
         )
     nodes = body["data"]["seriesList"]["nodes"]
     assert len(nodes) == 100 and nodes[0]["lastTimestamp"] == "2025-01-01T00:00:00+00:00"
-    # Root fields resolve concurrently: one page query, one batched key lookup for both
-    # aliases, and one batched extent query for all 102 series. No per-series statement.
-    assert len(statements) == 3, statements
-    assert sum("unnest" in s for s in statements) == 1
+    # One page query and one batched first/last query for all 100 series; no N+1.
+    assert len(statements) == 2, statements
+
+
+async def test_sibling_lookups_are_batched_into_one_statement(gql: Gql, app: Starlette) -> None:
+    for key in ("a", "b", "c"):
+        await upsert(gql, key=key, kind="POWER", unit="W")
+    with captured_sql(app) as statements:
+        body = await gql(
+            '{ a: series(key: "a") { key } b: series(key: "b") { key } '
+            'c: series(key: "c") { key } d: series(key: "none") { key } }'
+        )
+    assert body["data"] == {"a": {"key": "a"}, "b": {"key": "b"}, "c": {"key": "c"}, "d": None}
+    assert len(statements) == 1, statements
 
 
 async def test_samples_limit_and_truncation(gql: Gql) -> None:
