@@ -11,7 +11,7 @@ each), and the array becomes one numpy column in a few C-level passes (~20-40 ns
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NewType
 
 import numpy as np
@@ -33,8 +33,21 @@ def _parse_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(value)
 
 
+# Bucket starts repeat across the series of a dashboard and as the next bucket's end, so
+# UTC instants (everything read from the database) keep their text; other zones are not
+# cached because equal instants in one zone can differ in offset (DST fold).
+_UTC_TEXT: dict[datetime, str] = {}
+
+
 def _serialize_datetime(value: datetime) -> str:
-    return value.isoformat()
+    if value.tzinfo is not UTC:
+        return value.isoformat()
+    text = _UTC_TEXT.get(value)
+    if text is None:
+        if len(_UTC_TEXT) >= 100_000:
+            _UTC_TEXT.clear()
+        text = _UTC_TEXT[value] = value.isoformat()
+    return text
 
 
 def _identity(value: Any) -> Any:
