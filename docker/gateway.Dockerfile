@@ -26,7 +26,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid gateway --no-create-home --shell /usr/sbin/nologin gateway
 COPY --from=build /dist/ /tmp/dist/
-RUN pip install --no-cache-dir /tmp/dist/*.whl && rm -rf /tmp/dist
+# The libraries the tests ran against (docker/constraints.py writes the file).
+COPY docker/constraints.txt /tmp/constraints.txt
+RUN pip install --no-cache-dir --constraint /tmp/constraints.txt /tmp/dist/*.whl \
+    && rm -rf /tmp/dist /tmp/constraints.txt
 WORKDIR /app
 # Numeric id so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +22,9 @@ import httpx
 import kubernetes_validate
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -144,6 +148,29 @@ def test_gateway_dockerfile_shape(app_routes: set[str], gateway_commands: set[st
     command = json.loads([a for i, a in instructions if i == "CMD"][-1])
     assert entrypoint == ["python", "-m", "gateway"]
     assert command[0] in gateway_commands
+
+
+def test_gateway_image_pins_agree_with_pyproject() -> None:
+    """The image installs the wheel under docker/constraints.txt; a pin that contradicts
+    pyproject.toml would make that install fail, so every pin must satisfy it."""
+    instructions = dockerfile_instructions(DOCKER / "gateway.Dockerfile")
+    installs = [a for i, a in instructions if i == "RUN" and ".whl" in a]
+    assert len(installs) == 1 and "--constraint /tmp/constraints.txt" in installs[0]
+    assert ("COPY", "docker/constraints.txt /tmp/constraints.txt") in instructions
+    pins: dict[str, Version] = {}
+    for line in (DOCKER / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not a pin: {line!r}"
+            pins[canonicalize_name(name)] = Version(version)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for text in project["dependencies"]:
+        requirement = Requirement(text)
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement.name}: run docker/constraints.py"
+        assert requirement.specifier.contains(pinned, prereleases=True), (
+            f"{requirement} but docker/constraints.txt pins {pinned}: run docker/constraints.py"
+        )
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
