@@ -45,7 +45,7 @@ class RequireScope(BasePermission):
         return principal is not None and self.scope in principal.scopes
 
     def on_unauthorized(self) -> None:
-        raise Forbidden(self.message or 'forbidden')
+        raise Forbidden(self.message or "forbidden")
 
 
 def scoped(scope: Scope) -> list[FieldExtension]:
