@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +35,11 @@ def _with_database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    """A database created for this test session and dropped afterwards."""
-    name = f"gw_test_{os.getpid()}_{secrets.token_hex(3)}"
+@asynccontextmanager
+async def fresh_database(prefix: str) -> AsyncIterator[str]:
+    """A migrated database of its own, dropped on exit (tests never share state with a run
+    that happens to use the same server)."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     admin = await asyncpg.connect(BASE_URL)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -47,6 +49,13 @@ async def database_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A database created for this test session and dropped afterwards."""
+    async with fresh_database("gw_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

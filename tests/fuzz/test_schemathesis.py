@@ -20,7 +20,6 @@ default (derandomized: the same cases on every run); 500 and 50 with FULL_TESTS=
 from __future__ import annotations
 
 import os
-import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -41,14 +40,13 @@ from schemathesis.python import asgi as schemathesis_asgi
 from starlette.applications import Starlette
 
 from db.engine import Database
-from db.migrate import apply_migrations
 from gateway.app import create_app
 from gateway.auth import ScopeMap
 from gateway.keys import issue_key
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from resolvers.auth import Scope
-from tests.conftest import BASE_URL, _with_database
+from tests.conftest import fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -174,16 +172,8 @@ def _register_scalars() -> None:
 @pytest.fixture(scope="module")
 async def fuzz_database() -> AsyncIterator[str]:
     """A database of this module's own, so fuzzed mutations leave nothing for other tests."""
-    name = f"gw_fuzz_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(BASE_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = _with_database(BASE_URL, name)
-        await apply_migrations(url)
+    async with fresh_database("gw_fuzz") as url:
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture(scope="module")
