@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database
 from db.intervals import BucketWidth
-from db.rollups import Rollup, agg_sql as rollup_agg_sql, choose_rollup
+from db.rollups import Rollup, agg_sql as rollup_agg_sql, choose_rollup, same_grain
 
 __all__ = [
     "AGGREGATES",
@@ -134,6 +134,10 @@ def _filled(name: str, fill: Fill) -> str:
     return name
 
 
+def _regroup(rollup: Rollup, width: BucketWidth, timescaledb: bool) -> str | None:
+    return None if same_grain(rollup, width) else bucket_expr("r.bucket", width, timescaledb)
+
+
 def aggregate_sql(
     width: BucketWidth,
     aggregates: Collection[str],
@@ -155,7 +159,7 @@ def aggregate_sql(
         "WHERE series_id = :sid AND ts >= :from AND ts < :to GROUP BY 1"
     )
     if rollup is not None:
-        agg = rollup_agg_sql(rollup, bucket_expr("r.bucket", width, timescaledb), names)
+        agg = rollup_agg_sql(rollup, _regroup(rollup, width, timescaledb), names)
     end = bucket_end_expr(width)
     if fill is Fill.NONE:
         cols = "".join(f", {n}" for n in names)
@@ -250,7 +254,7 @@ def aggregate_many_sql(
 ) -> str:
     """Unfilled buckets of several series (`:sids`) as `series_id, start, end_, ...`."""
     if rollup is not None:
-        agg = rollup_agg_sql(rollup, bucket_expr("r.bucket", width, timescaledb), names, many=True)
+        agg = rollup_agg_sql(rollup, _regroup(rollup, width, timescaledb), names, many=True)
     else:
         agg_cols = "".join(f", {_aggregate_expr(n, timescaledb)} AS {n}" for n in names)
         agg = (

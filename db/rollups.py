@@ -25,7 +25,7 @@ import asyncpg
 
 from db.intervals import BucketWidth
 
-__all__ = ["ROLLUPS", "Rollup", "agg_sql", "choose_rollup", "refresh_window"]
+__all__ = ["ROLLUPS", "Rollup", "agg_sql", "choose_rollup", "refresh_window", "same_grain"]
 
 _HOUR = timedelta(hours=1)
 
@@ -100,28 +100,45 @@ def choose_rollup(
     return None
 
 
-def agg_sql(rollup: Rollup, bucket: str, names: Iterable[str], *, many: bool = False) -> str:
+def same_grain(rollup: Rollup, width: BucketWidth) -> bool:
+    """The requested buckets are the rollup's own (one rollup row per bucket)."""
+    if rollup.daily:
+        return width.iso == "P1D"
+    return width.fixed == _HOUR
+
+
+def agg_sql(rollup: Rollup, bucket: str | None, names: Iterable[str], *, many: bool = False) -> str:
     """The per-bucket aggregate over a rollup; `bucket` groups the rollup's `bucket` column
-    into the requested buckets. Same columns, in the same order, as the raw statement."""
-    exprs = {
-        "avg": "sum(r.sum) / sum(r.count)",
-        "min": "min(r.min)",
-        "max": "max(r.max)",
-        "sum": "sum(r.sum)",
-        "count": "sum(r.count)::bigint",
-        "first": "first(r.first, r.bucket)",
-        "last": "last(r.last, r.bucket)",
-    }
+    into the requested buckets, None reads the rollup's own buckets as they are. Same
+    columns, in the same order, as the raw statement."""
+    if bucket is None:  # no regrouping: skips a time-zone conversion and a hash per row
+        exprs = {
+            "avg": "r.sum / r.count",
+            "count": "r.count::bigint",
+            **{n: f"r.{n}" for n in ("min", "max", "sum", "first", "last")},
+        }
+        start, group = "r.bucket", ""
+    else:
+        exprs = {
+            "avg": "sum(r.sum) / sum(r.count)",
+            "min": "min(r.min)",
+            "max": "max(r.max)",
+            "sum": "sum(r.sum)",
+            "count": "sum(r.count)::bigint",
+            "first": "first(r.first, r.bucket)",
+            "last": "last(r.last, r.bucket)",
+        }
+        start, group = bucket, " GROUP BY 1, 2" if many else " GROUP BY 1"
     cols = "".join(f", {exprs[n]} AS {n}" for n in names)
     if many:  # several series at once, as `series_id, start, ...`
         return (
-            f"SELECT r.series_id, {bucket} AS start{cols} FROM {rollup.view} r "
+            f"SELECT r.series_id, {start} AS start{cols} FROM {rollup.view} r "
             "WHERE r.series_id = ANY(CAST(:sids AS integer[])) "
-            "AND r.bucket >= :from AND r.bucket < :to GROUP BY 1, 2"
+            f"AND r.bucket >= :from AND r.bucket < :to{group}"
         )
     return (
-        f"SELECT {bucket} AS start{cols} FROM {rollup.view} r "
-        "WHERE r.series_id = :sid AND r.bucket >= :from AND r.bucket < :to GROUP BY 1"
+        f"SELECT {start} AS start{cols} FROM {rollup.view} r "
+        f"WHERE r.series_id = :sid AND r.bucket >= :from AND r.bucket < :to{group}"
     )
 
 

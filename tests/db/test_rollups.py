@@ -64,3 +64,14 @@ def test_rollup_statement_keeps_the_requested_columns_in_order() -> None:
         "SELECT B AS start, sum(r.sum) / sum(r.count) AS avg, sum(r.count)::bigint AS count, "
         "last(r.last, r.bucket) AS last FROM samples_1h r"
     )
+
+
+def test_buckets_of_the_rollups_own_width_are_read_without_regrouping() -> None:
+    (daily,) = [r for r in ROLLUPS if r.view == "samples_1d_berlin"]
+    sql = agg_sql(daily, None, ["avg", "min", "count"], many=True)
+    assert sql == (
+        "SELECT r.series_id, r.bucket AS start, r.sum / r.count AS avg, r.min AS min, "
+        "r.count::bigint AS count FROM samples_1d_berlin r "
+        "WHERE r.series_id = ANY(CAST(:sids AS integer[])) "
+        "AND r.bucket >= :from AND r.bucket < :to"
+    )
