@@ -8,7 +8,10 @@ coarser bucket follows exactly (avg = sum / count; first/last by bucket order).
 Completeness: the views are real-time (`materialized_only = false`), so TimescaleDB unions
 the raw rows above the materialisation watermark itself. Below the watermark a write only
 marks the range invalid; `refresh_window` (called after every ingest/delete that changed
-rows) re-materialises the written range at once, so reads never see stale buckets.
+rows) re-materialises the written range at once, so reads do not see stale buckets. The one
+exception: if that refresh fails in PostgreSQL (a bucket whose float8 sum overflows, values
+near 1e308), the committed write is still reported as written, the failure is logged, and
+the window's rollup rows stay stale until the background policy refreshes it.
 Routing is exact or nothing: a rollup is used only when every rollup bucket it reads lies
 wholly inside `[from, to)` and inside one requested bucket; otherwise the raw path runs.
 """
@@ -16,6 +19,7 @@ wholly inside `[from, to)` and inside one requested bucket; otherwise the raw pa
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +32,7 @@ from db.intervals import BucketWidth
 __all__ = ["ROLLUPS", "Rollup", "agg_sql", "choose_rollup", "refresh_window", "same_grain"]
 
 _HOUR = timedelta(hours=1)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -167,10 +172,17 @@ async def refresh_window(
         if rollup.view not in available:
             continue
         until = await conn.fetchval(_REFRESH_END, rollup.view, lo, hi)
-        if until is not None:
+        if until is None:
+            continue
+        try:
             await conn.execute(
                 "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)",
                 rollup.view,
                 lo,
                 until,
             )
+        except asyncpg.PostgresError as exc:
+            # The write has committed and must be reported as such. A refresh fails e.g. when
+            # a bucket's float8 sum overflows (values near 1e308); the window stays
+            # invalidated and the background policy retries it.
+            log.warning("rollup refresh of %s failed for [%s, %s): %s", rollup.view, lo, until, exc)
