@@ -145,9 +145,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    shown = [
-        "$URL" if a.startswith(("postgresql:", "postgres:")) else a for a in sys.argv[1:]
-    ]
+    shown = ["$URL" if a.startswith(("postgresql:", "postgres:")) else a for a in sys.argv[1:]]
     command = "python -m bench " + shlex.join(shown)
     table = render(rows, facts, command.strip())
     print(table)
