@@ -134,7 +134,7 @@ _INGEST = (
     "mutation($input: IngestInput!) { ingest(input: $input) "
     "{ accepted inserted updated unchanged userErrors { code message } } }"
 )
-_STAGING = db_samples._STAGING_DDL
+_STAGING = db_samples.STAGING_DDL
 _BASE_UPSERT = (
     "INSERT INTO samples AS t (series_id, ts, value) SELECT series_id, ts, value "
     "FROM ingest_staging ON CONFLICT (series_id, ts) DO UPDATE SET value = EXCLUDED.value "

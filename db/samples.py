@@ -25,6 +25,7 @@ from db.engine import Database, driver_connection
 __all__ = [
     "Conflict",
     "SampleBatch",
+    "STAGING_DDL",
     "SamplesExist",
     "WriteCounts",
     "copy_buffer",
@@ -114,7 +115,7 @@ async def _chunks(buffer: bytes, size: int = 1 << 20) -> AsyncIterator[memoryvie
 
 
 _COLUMNS = ("series_id", "ts", "value")
-_STAGING_DDL = (
+STAGING_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS ingest_staging "
     "(series_id integer NOT NULL, ts timestamptz NOT NULL, value float8 NOT NULL) "
     "ON COMMIT DELETE ROWS"
@@ -167,7 +168,7 @@ async def write_samples(
                     raise SamplesExist(int(match[1]) if match else None, detail) from None
                 inserted, updated = total, 0
             else:
-                await raw.execute(_STAGING_DDL)
+                await raw.execute(STAGING_DDL)
                 await raw.copy_to_table(
                     "ingest_staging", source=_chunks(buffer), columns=_COLUMNS, format="binary"
                 )
