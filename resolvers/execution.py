@@ -71,8 +71,11 @@ class ColumnarExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 out = [None if item is None else coerce(item) for item in items]
             except Exception:  # graphql-core's own path below reports it properly
                 out = None
-            if out is not None and Undefined not in out and not (non_null and None in out):
-                return out
+            if out is not None:
+                # By type: `Undefined in out` would call its Python __eq__ per element.
+                kinds = set(map(type, out))
+                if type(Undefined) not in kinds and not (non_null and type(None) in kinds):
+                    return out
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
