@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import httpx
-from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extra
+from tqdm import tqdm
 
 from scrapers.smard.client import SmardClient
 from scrapers.smard.errors import ConfigError
@@ -92,8 +92,11 @@ async def _backfill(args: argparse.Namespace, syncer: Syncer) -> int:
             bar.total = total
             bar.refresh()
 
+        def advance() -> None:
+            bar.update(1)
+
         summary = await syncer.backfill(
-            args.first_day, last_day, on_total=set_total, on_chunk=lambda: bar.update(1)
+            args.first_day, last_day, on_total=set_total, on_chunk=advance
         )
     return _report(summary)
 
