@@ -124,8 +124,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),  # type: ignore[arg-type]
-            Route("/readyz", readyz),  # type: ignore[arg-type]
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
         ],
         middleware=middleware,

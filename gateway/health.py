@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -19,6 +20,8 @@ __all__ = ["Lifecycle", "health_endpoints"]
 
 log = logging.getLogger("gateway.health")
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
 
 @dataclass
 class Lifecycle:
@@ -30,7 +33,7 @@ class Lifecycle:
 
 def health_endpoints(
     database: Database, settings: Settings, lifecycle: Lifecycle
-) -> tuple[object, object]:
+) -> tuple[Endpoint, Endpoint]:
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
