@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -46,17 +47,29 @@ async def _load_demo(settings: Settings) -> int:
 
 
 def _dev(settings: Settings, host: str, port: int) -> None:
+    embedded = None
     if settings.database_url is None:
-        url = start_embedded_postgres(settings.data_dir)
+        embedded = start_embedded_postgres(settings.data_dir)
+        url = embedded.url
         print(f"embedded PostgreSQL running, data in {Path(settings.data_dir).resolve()}")
     else:
         url = settings.require_database_url()
-    settings = settings.model_copy(update={"database_url": SecretStr(url), "env": "dev"})
-    _migrate(url)
-    points = asyncio.run(_load_demo(settings))
-    print(f"demo data loaded: {points} points through the ingest mutation")
-    print(f"\nGraphiQL: http://{host}:{port}/graphql\n\nTry this query:\n{EXAMPLE_QUERY}\n")
-    _serve(settings, host, port)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into KeyboardInterrupt
+    # (like Ctrl+C) so the embedded server below is stopped either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        settings = settings.model_copy(update={"database_url": SecretStr(url), "env": "dev"})
+        _migrate(url)
+        points = asyncio.run(_load_demo(settings))
+        print(f"demo data loaded: {points} points through the ingest mutation")
+        print(f"\nGraphiQL: http://{host}:{port}/graphql\n\nTry this query:\n{EXAMPLE_QUERY}\n")
+        _serve(settings, host, port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            print("embedded PostgreSQL stopped")
 
 
 def main(argv: list[str] | None = None) -> None:
