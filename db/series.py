@@ -18,7 +18,6 @@ __all__ = [
     "SeriesRecord",
     "SeriesValues",
     "fetch_extents",
-    "fetch_series_by_ids",
     "fetch_series_by_keys",
     "list_series",
     "upsert_series",
@@ -138,12 +137,6 @@ async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecor
 async def fetch_series_by_keys(database: Database, keys: Sequence[str]) -> list[SeriesRecord]:
     async with database.connect() as conn:
         rows = await conn.execute(select(*_COLUMNS).where(series.c.key.in_(list(keys))))
-        return [SeriesRecord.from_row(r) for r in rows]
-
-
-async def fetch_series_by_ids(database: Database, ids: Sequence[int]) -> list[SeriesRecord]:
-    async with database.connect() as conn:
-        rows = await conn.execute(select(*_COLUMNS).where(series.c.id.in_(list(ids))))
         return [SeriesRecord.from_row(r) for r in rows]
 
 

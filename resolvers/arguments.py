@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from datetime import UTC, datetime
 
@@ -10,11 +11,36 @@ from db.intervals import BucketWidth, InvalidInterval, parse_every
 from resolvers.context import Limits
 from resolvers.errors import Code, InvalidArgument
 
-__all__ = ["check_every", "check_range", "check_timezone", "ingest_window", "require_aware"]
+__all__ = [
+    "check_every",
+    "check_key",
+    "check_range",
+    "check_timezone",
+    "ingest_window",
+    "require_aware",
+    "valid_key",
+]
 
 
 _READ_MIN = datetime(1900, 1, 1, tzinfo=UTC)
 _READ_MAX = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+# Series, site and KPI keys: safe in URLs, labels and logs, and readable in GraphiQL.
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]{0,199}$")
+
+
+def valid_key(key: str) -> bool:
+    return _KEY.match(key) is not None
+
+
+def check_key(key: str, argument: str = "key") -> str:
+    if not valid_key(key):
+        raise InvalidArgument(
+            f"`{argument}` must be 1-200 characters of letters, digits and : . _ - / @ +, "
+            "starting with a letter or digit"
+        )
+    return key
 
 
 @functools.cache

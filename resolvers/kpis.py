@@ -4,7 +4,6 @@ each with coverage and plausibility warnings; and storing a KPI as a KPI series.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -23,7 +22,7 @@ from db import (
 from db.intervals import BucketWidth
 from db.kpi import KpiPlan, KpiRow
 from db.sites import SiteRecord
-from resolvers.arguments import check_every, check_range, check_timezone
+from resolvers.arguments import check_every, check_range, check_timezone, valid_key
 from resolvers.context import Context
 from resolvers.errors import Code, GatewayError, InvalidArgument
 from resolvers.kpi_types import (
@@ -54,7 +53,6 @@ __all__ = [
 ]
 
 _HOUR = timedelta(hours=1)
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]{0,199}$")
 _YEAR_H = 8760.0
 
 
@@ -574,7 +572,7 @@ async def store_site_kpi(
     if record_site is None:
         return _rejected("UNKNOWN_SITE", "no site with this key", site)
     target = key or f"site:{record_site.key}:{kpi.value}:{every.strip().upper()}"
-    if not _KEY.match(target):
+    if not valid_key(target):
         return _rejected(Code.INVALID_ARGUMENT, "invalid `key` for the KPI series", target)
     existing = await ctx.loaders.series_by_key.load(target)
     if existing is not None and existing.kind != "KPI":

@@ -1,4 +1,4 @@
-"""Per-request DataLoaders: series metadata by key and by id, first/last timestamps, buckets.
+"""Per-request DataLoaders: series metadata by key, first/last timestamps, buckets.
 
 Created per request (in the context) so nothing is cached across requests or event loops.
 """
@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from db.aggregate import BucketRequest, BucketRows, fetch_buckets_many
 from db.engine import Database
-from db.series import SeriesRecord, fetch_extents, fetch_series_by_ids, fetch_series_by_keys
+from db.series import SeriesRecord, fetch_extents, fetch_series_by_keys
 
 __all__ = ["Loaders"]
 
@@ -25,11 +25,6 @@ async def _by_key(database: Database, keys: Sequence[str]) -> list[SeriesRecord 
     return [found.get(k) for k in keys]
 
 
-async def _by_id(database: Database, ids: Sequence[int]) -> list[SeriesRecord | None]:
-    found = {r.id: r for r in await fetch_series_by_ids(database, ids)}
-    return [found.get(i) for i in ids]
-
-
 async def _extents(database: Database, ids: Sequence[int]) -> list[Extent]:
     found = await fetch_extents(database, ids)
     return [found.get(i, (None, None)) for i in ids]
@@ -38,7 +33,6 @@ async def _extents(database: Database, ids: Sequence[int]) -> list[Extent]:
 class Loaders:
     def __init__(self, database: Database) -> None:
         self.series_by_key = DataLoader[str, SeriesRecord | None](partial(_by_key, database))
-        self.series_by_id = DataLoader[int, SeriesRecord | None](partial(_by_id, database))
         self.extents = DataLoader[int, Extent](partial(_extents, database))
         # Sibling `aggregate` fields (a dashboard of many series) share statements.
         self.buckets = DataLoader[BucketRequest, BucketRows](
@@ -47,4 +41,3 @@ class Loaders:
 
     def prime(self, record: SeriesRecord) -> None:
         self.series_by_key.prime(record.key, record)
-        self.series_by_id.prime(record.id, record)

@@ -15,7 +15,7 @@ from strawberry.types import Info
 from db import aggregate as db_aggregate, samples as db_samples, series as db_series
 from db.durations import format_duration, parse_duration
 from db.series import SeriesRecord
-from resolvers.arguments import check_every, check_range, check_timezone
+from resolvers.arguments import check_every, check_key, check_range, check_timezone
 from resolvers.context import Context
 from resolvers.energy import EnergyColumns, series_energy
 from resolvers.errors import Code, InvalidArgument
@@ -242,16 +242,11 @@ def _filter(value: SeriesFilter | None) -> db_series.SeriesFilter:
     )
 
 
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]{0,199}$")
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 
 
 def _series_values(value: SeriesInput) -> db_series.SeriesValues:
-    if not _KEY.match(value.key):
-        raise InvalidArgument(
-            "`key` must be 1-200 characters of letters, digits and : . _ - / @ +, "
-            "starting with a letter or digit"
-        )
+    check_key(value.key)
     for name, text, limit in (("unit", value.unit, 50), ("name", value.name, 200)):
         if text is not None and not 0 < len(text.strip()) <= limit:
             raise InvalidArgument(f"`{name}` must be 1-{limit} characters")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,7 +14,7 @@ from strawberry.types import Info
 from db import energy as db_energy, sites as db_sites
 from db.series import SeriesRecord
 from db.sites import SiteRecord
-from resolvers.arguments import check_timezone
+from resolvers.arguments import check_key, check_timezone
 from resolvers.context import Context
 from resolvers.errors import Code, GatewayError, InvalidArgument
 from resolvers.kpis import SiteKpis, site_kpis
@@ -34,7 +33,6 @@ __all__ = [
     "upsert_site",
 ]
 
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]{0,199}$")
 From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
 
 
@@ -214,12 +212,8 @@ def _finite(value: float | None, name: str, *, low: float = 0.0) -> None:
 
 
 def _record(value: SiteInput) -> SiteRecord:
-    if not _KEY.match(value.key):
-        raise _Invalid(
-            "`key` must be 1-200 characters of letters, digits and : . _ - / @ +",
-            code=Code.INVALID_ARGUMENT,
-        )
     try:
+        check_key(value.key)
         zone = check_timezone(value.timezone)
         region = check_region(value.co2_region, "co2Region")
     except InvalidArgument as exc:
