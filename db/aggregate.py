@@ -30,9 +30,12 @@ __all__ = [
     "aggregate_sql",
     "bucket_end_expr",
     "bucket_expr",
+    "bucket_params",
     "fetch_buckets",
     "fetch_buckets_many",
     "grid_sql",
+    "read_rows",
+    "split_total",
 ]
 
 AGGREGATES = ("avg", "min", "max", "sum", "count", "first", "last")
@@ -193,6 +196,33 @@ async def _read(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> Sequ
     return (await conn.execute(text(sql), params)).all()
 
 
+async def read_rows(database: Database, sql: str, params: dict[str, Any]) -> Sequence[Any]:
+    """Run one bucketed read statement on its own pooled connection."""
+    async with database.connect() as conn:
+        return await _read(conn, sql, params)
+
+
+def bucket_params(
+    width: BucketWidth, *, start: datetime, end: datetime, timezone: str
+) -> dict[str, Any]:
+    """The bind parameters every bucketed statement uses: :from, :to, :tz, and :width for
+    fixed widths (calendar widths are literals in the SQL)."""
+    params: dict[str, Any] = {"from": start, "to": end, "tz": timezone}
+    if width.fixed is not None:
+        params["width"] = width.fixed
+    return params
+
+
+def split_total(
+    rows: Sequence[Any], start: datetime, end: datetime
+) -> tuple[list[Sequence[Any]], list[Sequence[Any]]]:
+    """`GROUP BY ROLLUP (start)` output as (per-bucket rows, [total row]); the total row
+    (start NULL) gets the whole range `[start, end)` as its bucket."""
+    buckets: list[Sequence[Any]] = [row for row in rows if row[0] is not None]
+    total: list[Sequence[Any]] = [(start, end, *row[2:]) for row in rows if row[0] is None]
+    return buckets, total
+
+
 async def fetch_buckets(
     database: Database,
     *,
@@ -207,12 +237,10 @@ async def fetch_buckets(
     caps = database.capabilities
     rollup = choose_rollup(caps.rollups, width, timezone, start, end) if caps.rollups else None
     sql = aggregate_sql(width, aggregates, fill, timescaledb=caps.timescaledb, rollup=rollup)
-    params: dict[str, Any] = {"sid": series_id, "from": start, "to": end, "tz": timezone}
-    if not width.is_calendar:
-        params["width"] = width.fixed
+    params = bucket_params(width, start=start, end=end, timezone=timezone)
+    params["sid"] = series_id
     names = [a for a in AGGREGATES if a in aggregates]
-    async with database.connect() as conn:
-        rows = await _read(conn, sql, params)
+    rows = await read_rows(database, sql, params)
     result = BucketRows(
         starts=[r[0] for r in rows],
         ends=[r[1] for r in rows],
@@ -282,16 +310,9 @@ async def _fetch_many(database: Database, requests: Sequence[BucketRequest]) -> 
     rollup = _rollup_for(database, first)
     names = [a for a in AGGREGATES if a in first.aggregates]
     sql = aggregate_many_sql(first.width, names, timescaledb=caps.timescaledb, rollup=rollup)
-    params: dict[str, Any] = {
-        "sids": sorted({r.series_id for r in requests}),
-        "from": first.start,
-        "to": first.end,
-        "tz": first.timezone,
-    }
-    if first.width.fixed is not None:
-        params["width"] = first.width.fixed
-    async with database.connect() as conn:
-        rows = await _read(conn, sql, params)
+    params = bucket_params(first.width, start=first.start, end=first.end, timezone=first.timezone)
+    params["sids"] = sorted({r.series_id for r in requests})
+    rows = await read_rows(database, sql, params)
     by_series: dict[int, BucketRows] = {}
     for row in rows:
         out = by_series.get(row[0])

@@ -29,9 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
-
-from db.aggregate import bucket_end_expr, bucket_expr, grid_sql
+from db.aggregate import (
+    bucket_end_expr,
+    bucket_expr,
+    bucket_params,
+    grid_sql,
+    read_rows,
+    split_total,
+)
 from db.durations import parse_duration
 from db.engine import Database
 from db.intervals import BucketWidth
@@ -340,22 +345,22 @@ async def fetch_energy(
 ) -> tuple[EnergyRows, EnergyRows]:
     """(per bucket, total) for one source."""
     sql = energy_sql(width, database.capabilities.timescaledb, meters=source.method is Method.METER)
-    params: dict[str, Any] = {"from": start, "to": end, "tz": timezone}
+    params = bucket_params(width, start=start, end=end, timezone=timezone)
     params.update(source_params("e", [source]))
-    if not width.is_calendar:
-        params["width"] = width.fixed
-    async with database.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
-    buckets, total = EnergyRows(), EnergyRows()
+    buckets, total = split_total(await read_rows(database, sql, params), start, end)
+    return _energy_rows(buckets), _energy_rows(total)
+
+
+def _energy_rows(rows: Sequence[Sequence[Any]]) -> EnergyRows:
+    out = EnergyRows()
     for row in rows:
-        target = buckets if row[0] is not None else total
-        target.starts.append(row[0] if row[0] is not None else start)
-        target.ends.append(row[1] if row[0] is not None else end)
-        target.positive.append(row[2])
-        target.negative.append(row[3])
-        target.covered_s.append(float(row[4] or 0))
-        target.length_s.append(float(row[5] or 0))
-        target.resets.append(int(row[6] or 0))
-        target.rollovers.append(int(row[7] or 0))
-        target.dips.append(int(row[8] or 0))
-    return buckets, total
+        out.starts.append(row[0])
+        out.ends.append(row[1])
+        out.positive.append(row[2])
+        out.negative.append(row[3])
+        out.covered_s.append(float(row[4] or 0))
+        out.length_s.append(float(row[5] or 0))
+        out.resets.append(int(row[6] or 0))
+        out.rollovers.append(int(row[7] or 0))
+        out.dips.append(int(row[8] or 0))
+    return out

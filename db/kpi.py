@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from db.aggregate import bucket_end_expr, bucket_expr, grid_sql
+from db.aggregate import bucket_end_expr, bucket_expr, bucket_params, grid_sql
 from db.energy import Method, Source, energy_ctes, secs, source_params
 from db.engine import Database
 from db.intervals import BucketWidth
@@ -228,10 +228,8 @@ async def fetch_site_kpis(
     assert step.fixed is not None
     sql, roles = kpi_sql(plan, step, every, database.capabilities.timescaledb)
     unique: dict[int, Source] = {s.series_id: s for s in plan.roles.values()}
-    params: dict[str, Any] = {
-        "from": start,
-        "to": end,
-        "tz": timezone,
+    params = bucket_params(every, start=start, end=end, timezone=timezone)
+    params |= {
         "step": step.fixed,
         "step_s": step.fixed.total_seconds(),
         "fit_ct": plan.feed_in_ct,
@@ -247,8 +245,6 @@ async def fetch_site_kpis(
         params["ci_fixed"] = plan.intensity_fixed
     elif plan.intensity:
         params.update(intensity_params("ci", plan.intensity))
-    if not every.is_calendar:
-        params["width"] = every.fixed
     stmt = text(sql)
     async with database.connect() as conn:
         rows = (await conn.execute(stmt, _used(sql, params))).all()

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from db.aggregate import bucket_end_expr, grid_sql
+from db.aggregate import bucket_end_expr, bucket_params, grid_sql, read_rows, split_total
 from db.energy import Source, energy_ctes, secs, source_params
 from db.engine import Database
 from db.intervals import BucketWidth
@@ -113,20 +113,20 @@ async def fetch_intensity(
     timezone: str,
 ) -> tuple[IntensityRows, IntensityRows]:
     """(per bucket, total): generation-weighted intensity `sum(Gen*EF) / sum(Gen)`."""
-    params: dict[str, Any] = {"from": start, "to": end, "tz": timezone}
+    params = bucket_params(width, start=start, end=end, timezone=timezone)
     params.update(intensity_params("ci", sources))
-    if not width.is_calendar:
-        params["width"] = width.fixed
     sql = _intensity_sql(width, database.capabilities.timescaledb)
-    async with database.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
-    buckets, total = IntensityRows(), IntensityRows()
+    buckets, total = split_total(await read_rows(database, sql, params), start, end)
+    return _intensity_rows(buckets), _intensity_rows(total)
+
+
+def _intensity_rows(rows: Sequence[Sequence[Any]]) -> IntensityRows:
+    out = IntensityRows()
     for row in rows:
-        target = buckets if row[0] is not None else total
-        target.starts.append(row[0] if row[0] is not None else start)
-        target.ends.append(row[1] if row[0] is not None else end)
-        target.intensity.append(row[2])
-        target.generation_kwh.append(row[3])
-        target.covered_s.append(float(row[4] or 0))
-        target.length_s.append(float(row[5] or 0))
-    return buckets, total
+        out.starts.append(row[0])
+        out.ends.append(row[1])
+        out.intensity.append(row[2])
+        out.generation_kwh.append(row[3])
+        out.covered_s.append(float(row[4] or 0))
+        out.length_s.append(float(row[5] or 0))
+    return out
