@@ -32,14 +32,12 @@ from resolvers.kpi_types import (
     coverage_warnings,
 )
 from resolvers.market import (
-    INTENSITY_HARD,
-    INTENSITY_PLAUSIBLE,
-    PRICE_HARD,
-    PRICE_PLAUSIBLE,
     EmissionFactorFamily,
     MarketResolution,
     intensity_sources,
+    intensity_warning,
     missing_fuel_warnings,
+    price_warning,
 )
 from resolvers.types import UserError
 
@@ -298,29 +296,9 @@ def _plausibility(ctx: _Checks) -> list[KpiWarning]:
         )
         if ctx.dynamic:
             for value in (r.min_price, r.max_price):
-                add(
-                    check_value(
-                        value,
-                        code="PRICE_OUT_OF_RANGE",
-                        quantity="price",
-                        plausible=PRICE_PLAUSIBLE,
-                        hard=PRICE_HARD,
-                        bucket=index,
-                        what="day-ahead price (EUR/MWh)",
-                    )
-                )
+                add(price_warning(value, index))
         for value in (r.min_intensity, r.max_intensity):
-            add(
-                check_value(
-                    value,
-                    code="INTENSITY_OUT_OF_RANGE",
-                    quantity="co2",
-                    plausible=INTENSITY_PLAUSIBLE,
-                    hard=INTENSITY_HARD,
-                    bucket=index,
-                    what="grid intensity (g/kWh)",
-                )
-            )
+            add(intensity_warning(value, index, quantity="co2"))
     total, raw = ctx.rows[-1], ctx.raw[-1]
     if total.average_import_price is not None:
         add(

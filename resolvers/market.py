@@ -121,6 +121,34 @@ class IntensityColumns:
     warnings: list[KpiWarning]
 
 
+def price_warning(value: float | None, bucket: int | None) -> KpiWarning | None:
+    """A day-ahead price (EUR/MWh) outside the usual range, or outside the SDAC limits."""
+    return check_value(
+        value,
+        code="PRICE_OUT_OF_RANGE",
+        quantity="price",
+        plausible=PRICE_PLAUSIBLE,
+        hard=PRICE_HARD,
+        bucket=bucket,
+        what="day-ahead price (EUR/MWh)",
+    )
+
+
+def intensity_warning(
+    value: float | None, bucket: int | None, quantity: str = "intensity"
+) -> KpiWarning | None:
+    """A grid CO2 intensity (g/kWh) outside the usual range, or physically impossible."""
+    return check_value(
+        value,
+        code="INTENSITY_OUT_OF_RANGE",
+        quantity=quantity,
+        plausible=INTENSITY_PLAUSIBLE,
+        hard=INTENSITY_HARD,
+        bucket=bucket,
+        what="grid intensity (g/kWh)",
+    )
+
+
 def check_region(region: str, argument: str = "region") -> str:
     if not _REGION.match(region):
         raise InvalidArgument(f"`{argument}` must look like a SMARD region, e.g. DE or DE-LU")
@@ -171,16 +199,7 @@ async def market_price(
     total_coverage = _ratio(total.covered_s[0], total.length_s[0])
     warnings = coverage_warnings(coverage, total_coverage, "price")
     for index, value in enumerate(means):
-        warning = check_value(
-            value,
-            code="PRICE_OUT_OF_RANGE",
-            quantity="price",
-            plausible=PRICE_PLAUSIBLE,
-            hard=PRICE_HARD,
-            bucket=index,
-            what="day-ahead price (EUR/MWh)",
-        )
-        if warning is not None:
+        if (warning := price_warning(value, index)) is not None:
             warnings.append(warning)
     return PriceColumns(
         key=key,
@@ -294,16 +313,7 @@ async def grid_intensity(
     warnings = missing_fuel_warnings(listed)
     warnings += coverage_warnings(coverage, total_coverage, "intensity")
     for index, value in [*enumerate(rows.intensity), (None, total.intensity[0])]:
-        warning = check_value(
-            value,
-            code="INTENSITY_OUT_OF_RANGE",
-            quantity="intensity",
-            plausible=INTENSITY_PLAUSIBLE,
-            hard=INTENSITY_HARD,
-            bucket=index,
-            what="grid intensity (g/kWh)",
-        )
-        if warning is not None:
+        if (warning := intensity_warning(value, index)) is not None:
             warnings.append(warning)
 
     def mwh(values: list[float | None]) -> list[float | None]:
