@@ -63,17 +63,38 @@ def settings(database_url: str) -> Settings:
     return Settings(env="dev", database_url=SecretStr(database_url))
 
 
-@pytest.fixture(scope="session")
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
+@asynccontextmanager
+async def started_app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app with its lifespan running (pool open, capabilities detected)."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
-@pytest.fixture(scope="session")
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def client_for(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process httpx client for `app` (no sockets)."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        yield c
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """An app with its lifespan running and an in-process client for it."""
+    async with started_app(settings) as application, client_for(application) as c:
+        yield application, c
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    async with started_app(settings) as application:
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as c:
         yield c
 
 
@@ -197,16 +218,14 @@ def prod_settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def prod_app(prod_settings: Settings) -> AsyncIterator[Starlette]:
-    application = create_app(prod_settings)
-    async with application.router.lifespan_context(application):
+    async with started_app(prod_settings) as application:
         yield application
 
 
 @pytest.fixture(scope="session")
 async def prod_client(prod_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """httpx client for the production-mode app; pass `headers=` with a key per request."""
-    transport = httpx.ASGITransport(app=prod_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+    async with client_for(prod_app) as c:
         yield c
 
 

@@ -26,10 +26,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from scrapers.smard.settings import load_settings
-from tests.conftest import LiveGateway, _free_port as free_port
+from tests.conftest import LiveGateway, _free_port as free_port, running_app
 from tests.deploy.files import (
     DOCKER,
     K8S,
@@ -92,11 +91,8 @@ async def test_public_metrics_as_the_k8s_config_sets_them(
     public = prod_settings.model_copy(
         update={"metrics_public": config["GATEWAY_METRICS_PUBLIC"] == "true"}
     )
-    app = create_app(public)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://k8s.test") as c:
-            assert (await c.get("/metrics")).status_code == 200
+    async with running_app(public) as (_, c):
+        assert (await c.get("/metrics")).status_code == 200
 
 
 # --- Dockerfiles -------------------------------------------------------------------------

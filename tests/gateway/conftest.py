@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from pydantic import SecretStr
-from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.logs import json_formatter
 from gateway.settings import Settings
+from tests.conftest import running_app
+
+__all__ = ["bearer", "running_app", "settings_for"]
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-@asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
-    """An app with its lifespan running and an in-process client for it."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
-            yield app, c
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
