@@ -19,7 +19,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.availability import unavailable_reason
-from gateway.accounting import ingest_expected
 from gateway.auth import Authenticator, AuthError, Operation, ScopeMap, analyse_operation
 from gateway.ratelimit import RateLimits
 from gateway.settings import Settings
@@ -132,17 +131,11 @@ class GraphQLEndpoint:
         if isinstance(response, Response):
             await response(scope, receive, send)
             return
-        operation = scope["state"].get("operation")
-        can_ingest = operation is None or (
-            operation.kind == "mutation" and "ingest" in operation.root_fields
-        )
-        token = ingest_expected.set(can_ingest)
         body_token = parsed_body.set(scope["state"].pop("parsed_body", None))
         try:
             await self.view(scope, response, send)
         finally:
             parsed_body.reset(body_token)
-            ingest_expected.reset(token)
 
     async def _check(self, scope: Scope, receive: Receive) -> Response | Receive:
         """The checks in order; a Response ends the request, a Receive continues it."""

@@ -87,5 +87,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             request_id=request_id,
             response=response if isinstance(response, Response) else None,
             state=state,
+            # The resolvers tally ingest outcomes here; the access log and metrics read them.
+            ingested=state.setdefault("rows", {}),
             retry_after_s=self.retry_after_s,
         )

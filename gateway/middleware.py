@@ -120,7 +120,7 @@ class RequestContext:
                 "key_id": state.get("key_id"),
                 "operation": operation.name[:100] if operation and operation.name else None,
                 "operation_type": operation.kind if operation else None,
-                "rows": rows,
+                "rows": rows or None,
                 "db_error": state.get("db_error"),
             },
         )

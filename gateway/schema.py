@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 
-from gateway.accounting import accounting_extension
 from gateway.errors import ErrorMasking
 from gateway.limits import limit_extensions
 from gateway.settings import Settings
@@ -17,7 +16,6 @@ __all__ = ["served_schema"]
 def served_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[ExtensionFactory] = [
         lambda: ErrorMasking(suggestions=settings.dev),
-        accounting_extension,
         *limit_extensions(settings),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

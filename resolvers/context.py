@@ -43,9 +43,15 @@ class Context:
     limits: Limits
     principal: Principal
     request_id: str = "-"
+    # Points by ingest outcome (inserted/updated/unchanged/rejected/failed) in this request,
+    # for the gateway's access log and metrics.
+    ingested: dict[str, int] = field(default_factory=dict)
     loaders: Loaders = field(init=False)
     budget: Budget = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.database)
         self.budget = Budget(self.limits.max_request_points)
+
+    def count_ingested(self, outcome: str, points: int) -> None:
+        self.ingested[outcome] = self.ingested.get(outcome, 0) + points

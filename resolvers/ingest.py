@@ -128,6 +128,21 @@ def _rejected(errors: list[UserError]) -> IngestResult:
 async def ingest(info: Info[Context, None], input: IngestInput) -> IngestResult:
     ctx = info.context
     total = sum(_length(s) for s in input.series)
+    try:
+        result = await _ingest(ctx, input, total)
+    except BaseException:
+        ctx.count_ingested("failed", total)
+        raise
+    if result.user_errors:
+        ctx.count_ingested("rejected", total)
+    else:
+        ctx.count_ingested("inserted", result.inserted)
+        ctx.count_ingested("updated", result.updated)
+        ctx.count_ingested("unchanged", result.unchanged)
+    return result
+
+
+async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
     if total > ctx.limits.max_ingest_points:
         return _rejected(
             [
