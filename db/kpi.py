@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import text
 
@@ -247,7 +246,7 @@ async def fetch_site_kpis(
         params.update(intensity_params("ci", plan.intensity))
     stmt = text(sql)
     async with database.connect() as conn:
-        rows = (await conn.execute(stmt, _used(sql, params))).all()
+        rows = (await conn.execute(stmt, params)).all()
     out = []
     for r in rows:
         m = r._mapping
@@ -281,8 +280,3 @@ async def fetch_site_kpis(
             )
         )
     return out
-
-
-def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    # text() refuses parameters the statement does not mention.
-    return {k: v for k, v in params.items() if f":{k}" in sql}
