@@ -112,11 +112,8 @@ def deployment_for(documents: list[Doc], selector: dict[str, str]) -> list[Doc]:
     ]
 
 
-def readme_section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index(f"\n## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else None]
+def deployment_doc() -> str:
+    return (ROOT / "docs" / "deployment.md").read_text()
 
 
 def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:

@@ -35,6 +35,7 @@ from tests.deploy.files import (
     ROOT,
     Doc,
     container_env,
+    deployment_doc,
     deployment_for,
     dockerfile_instructions,
     env_names,
@@ -44,7 +45,6 @@ from tests.deploy.files import (
     named,
     of_kind,
     pod_containers,
-    readme_section,
     resolve_compose_vars,
     scraper_reads,
     services,
@@ -586,8 +586,8 @@ def test_k8s_environment_matches_settings(
     gateway = named(k8s_documents, "Deployment", "energy-gateway")
     (container,) = pod_containers(gateway)
     assert int(gateway_config["GATEWAY_PORT"]) == container["ports"][0]["containerPort"]
-    # No Secret is committed; each one the pods need is created as the README says.
+    # No Secret is committed; each one the pods need is created as docs/deployment.md says.
     assert not of_kind(k8s_documents, "Secret")
-    deployment_docs = readme_section("Deployment")
+    deployment_docs = deployment_doc()
     for secret in referenced_secrets:
         assert f"create secret generic {secret}" in deployment_docs, secret
