@@ -1,4 +1,4 @@
-"""`python -m bench`: the performance benchmark of issue 5 (see README, Performance).
+"""`python -m bench`: the performance benchmark of issue 5 (see docs/performance.md).
 
 Creates a scratch database on the given server, applies the migrations, starts the gateway
 as a uvicorn subprocess, runs every scenario against it and against the raw asyncpg

@@ -1,7 +1,7 @@
 """Energy per bucket from POWER, METER and ENERGY series, integrated in PostgreSQL.
 
 Every source becomes a set of integration intervals `[t0, t1)` with a power (kW) at each end,
-split into its positive and negative part before integrating (energy.md §0, E8):
+split into its positive and negative part before integrating (docs/domain.md §1, E8):
 
     POWER TRAPEZOIDAL  [t_i, t_i+1), P_i -> P_i+1 linear; spacings above `max_gap` are skipped
     POWER LEFT         [t_i, t_i+1), P_i held (report-on-change); same gap rule
@@ -9,7 +9,7 @@ split into its positive and negative part before integrating (energy.md §0, E8)
     ENERGY             [t_i, t_i + resolution), E_i spread evenly (mean power E_i / dt)
     METER              [t_i-1, t_i), the register delta spread evenly; reset (< 0.9 x previous)
                        counts from 0, rollover adds the modulus, a dip counts 0 and keeps the
-                       higher baseline (energy.md §1.5). Gaps lose nothing: the delta holds it.
+                       higher baseline (docs/domain.md §2). Gaps lose nothing: the delta holds it.
     HOLD               a step function (prices): P_i held over [t_i, t_i + resolution)
 
 An interval that straddles a bucket edge is cut at the edge; the power at the cut is
@@ -136,7 +136,7 @@ _TO = "CAST(:to AS timestamptz)"
 
 
 _REGISTER = """
--- Register events (energy.md §1.5): a wrapped delta that is small against the modulus is a
+-- Register events (docs/domain.md §2): a wrapped delta that is small against the modulus is a
 -- rollover; a drop below 90 % of the previous reading is a reset; a smaller drop is a dip.
 {n}_ev AS (
     SELECT *, CASE

@@ -1,4 +1,4 @@
-"""Site KPIs in one SQL statement (energy.md §2).
+"""Site KPIs in one SQL statement (docs/domain.md §3).
 
 All flows are computed on a fine step grid (default 15 min, the finest common resolution of
 meters and quarter-hour prices), then summed into the requested buckets:

@@ -1,5 +1,5 @@
 """Market data read from the SMARD scraper's series: time-weighted prices and the grid's
-generation-weighted CO2 intensity (energy.md §3.2), both computed in PostgreSQL.
+generation-weighted CO2 intensity (docs/domain.md §4), both computed in PostgreSQL.
 
 Series keys follow the scraper: `smard:{filter}:{region}:{resolution}`, prices in EUR/MWh,
 generation in MWh per interval.

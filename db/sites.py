@@ -1,4 +1,4 @@
-"""Sites: series grouped by role, with a time zone and a tariff (energy.md §2)."""
+"""Sites: series grouped by role, with a time zone and a tariff (docs/domain.md §3)."""
 
 from __future__ import annotations
 

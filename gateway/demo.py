@@ -7,7 +7,7 @@ resolution (15-minute products exist since 2025-10-01). Re-loading is idempotent
 The site `demo` (and `demo-fixed`, the same meters on a fixed tariff) adds a household's
 15-minute consumption, a signed grid meter that closes the balance sample by sample, and
 SMARD-style hourly generation by fuel for DE (`smard:{filter}:DE:hour`, MWh), so the KPI
-queries in the README (energy, cost, savings, CO2) return realistic numbers.
+queries in docs/api.md (energy, cost, savings, CO2) return realistic numbers.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ SITES = [
         "tariff": {
             "kind": "DYNAMIC",
             "priceSeries": PRICE_QUARTER.key,
-            "surchargesCt": 17.85,  # energy.md §2.7: grid fee, tax, concession, margin (net)
+            "surchargesCt": 17.85,  # docs/domain.md §3: grid fee, tax, concession, margin (net)
             "vat": 0.19,
             "feedInCt": 7.94,
         },

@@ -1,7 +1,7 @@
 """Per-key request rate limits (the `limits` package, in-process memory storage).
 
 Three rules, each a `limits` string such as "20/second;1000/minute", all off unless set:
-`read` counts every operation of a key that is not an ingest, `ingest` counts calls with a
+`requests` counts every operation of a key that is not an ingest, `ingest` counts calls with a
 root `ingest` field, `anonymous` counts per client IP the requests that carry no valid key
 (development mode's anonymous access, and failed authentication). Each gateway process
 counts on its own, so with N replicas a client gets up to N times the rate.

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: str = Field(default=".data", description="Where the embedded PostgreSQL lives.")
 
-    # Pool and timeouts (reliability.md §2c).
+    # Pool and timeouts (docs/operations.md, Failure behaviour).
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout_s: float = Field(default=3.0, gt=0)
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     max_request_points: int = Field(default=100_000, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
 
-    # GraphQL document limits (reliability.md §2a).
+    # GraphQL document limits (docs/limits.md).
     max_depth: int = Field(default=8, ge=1)
     max_aliases: int = Field(default=15, ge=0)
     max_tokens: int = Field(default=2000, ge=10)

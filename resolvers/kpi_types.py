@@ -1,5 +1,6 @@
 """Warnings attached to energy, market and KPI results, and the plausibility checks that
-raise them (energy.md §5). Values are never scaled or clamped; a warning says what is odd."""
+raise them (docs/plausibility.md). Values are never scaled or clamped; a warning says what is
+odd."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ __all__ = [
     "coverage_warnings",
 ]
 
-COVERAGE_OK = 0.95  # energy.md §5: >= 95 % plausible, 90-95 % warn, < 90 % flagged
+COVERAGE_OK = 0.95  # docs/plausibility.md: >= 95 % plausible, 90-95 % warn, < 90 % flagged
 COVERAGE_FLAG = 0.90
 
 

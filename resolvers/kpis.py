@@ -1,4 +1,4 @@
-"""Site KPIs (energy.md §2): energies, self-consumption and autarky, cost and savings, CO2,
+"""Site KPIs (docs/domain.md §3): energies, self-consumption and autarky, cost and savings, CO2,
 each with coverage and plausibility warnings; and storing a KPI as a KPI series."""
 
 from __future__ import annotations

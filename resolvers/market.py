@@ -39,7 +39,7 @@ __all__ = [
 From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
 To = Annotated[datetime, strawberry.argument(description="Exclusive end.")]
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
-# energy.md §5: day-ahead single interval plausible -100..400, hard limits -500..4000 EUR/MWh.
+# docs/plausibility.md: day-ahead price plausible -100..400, hard limits -500..4000 EUR/MWh.
 PRICE_PLAUSIBLE = (-100.0, 400.0)
 PRICE_HARD = (-500.0, 4000.0)
 # Hourly CI from SMARD: plausible 50..800 g/kWh; < 0 or > 1150 (pure lignite) is an error.

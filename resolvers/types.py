@@ -1,4 +1,4 @@
-"""GraphQL object types, enums and inputs of the core contract (design.md §3)."""
+"""GraphQL object types, enums and inputs of the core contract (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class SeriesKind(enum.Enum):
     OTHER = "OTHER"
 
 
-@strawberry.enum(description="How energy is integrated from a POWER series (energy.md §1.1).")
+@strawberry.enum(description="How energy is integrated from a POWER series (docs/domain.md §2).")
 class Integration(enum.Enum):
     TRAPEZOIDAL = strawberry.enum_value(
         "TRAPEZOIDAL", description="(P[i-1]+P[i])/2 per interval: polled, continuous signals."

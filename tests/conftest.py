@@ -182,7 +182,7 @@ def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
     thread.join(timeout=30)
 
 
-# --- API keys and production mode (gateway security; see README "Security") ---------------
+# --- API keys and production mode (gateway security; see docs/security.md) ---------------
 
 
 @pytest.fixture(scope="session")

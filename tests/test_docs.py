@@ -89,9 +89,7 @@ def code_range_rules() -> dict[str, set[tuple[Bounds, Bounds]]]:
     for call, module in _calls("check_value"):
         code, plausible, hard = (_keyword(call, k) for k in ("code", "plausible", "hard"))
         assert isinstance(code, ast.Constant) and plausible is not None and hard is not None
-        rules.setdefault(code.value, set()).add(
-            (_bounds(plausible, module), _bounds(hard, module))
-        )
+        rules.setdefault(code.value, set()).add((_bounds(plausible, module), _bounds(hard, module)))
     return rules
 
 

@@ -1,6 +1,6 @@
 """What the scraper knows about SMARD filters, regions and resolutions.
 
-The filter table follows the bundesAPI OpenAPI labels (see shared/domain/smard.md §2). The
+The filter table follows the bundesAPI OpenAPI labels (see docs/smard.md, Filters). The
 region sets per group are the combinations users have confirmed; anything else is refused at
 start-up so a typo does not turn into an hourly 404.
 """

@@ -1,4 +1,4 @@
-"""Kill PostgreSQL in the middle of a large ingest (reliability.md §4 item 6).
+"""Kill PostgreSQL in the middle of a large ingest (docs/testing.md, Fault tests).
 
 A PostgreSQL cluster of the test's own (initdb under /tmp as the `postgres` OS user, on a free
 loopback port; the system cluster is never touched) is migrated with `python -m gateway

@@ -1,4 +1,4 @@
-"""GraphQL fuzzing in-process (reliability.md §4 item 1): schemathesis generates documents for
+"""GraphQL fuzzing in-process (docs/testing.md): schemathesis generates documents for
 every root field from the served schema and sends them to the production-mode ASGI app with a
 key of each scope (read, ingest, admin), against a real database of the module's own.
 

@@ -1,4 +1,4 @@
-"""The README's KPI queries on the demo site return realistic numbers (energy.md §5)."""
+"""The demo site's KPI queries (docs/api.md) give realistic numbers (docs/plausibility.md)."""
 
 from __future__ import annotations
 

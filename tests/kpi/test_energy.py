@@ -1,4 +1,4 @@
-"""Energy from POWER, METER and ENERGY series through `Series.energy` (energy.md §1.6)."""
+"""Energy from POWER, METER and ENERGY series through `Series.energy` (docs/domain.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Plausibility warnings on implausible inputs (energy.md §5); KPIs stored as series."""
+"""Plausibility warnings on implausible inputs (docs/plausibility.md); KPIs stored as series."""
 
 from __future__ import annotations
 

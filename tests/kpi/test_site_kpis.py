@@ -1,4 +1,4 @@
-"""Site KPIs through the GraphQL API (energy.md §2.7, §4.3 measured flows, E8, DST)."""
+"""Site KPIs through the GraphQL API (docs/domain.md §6: worked examples, E8, DST)."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ async def test_ratios_come_from_sums_not_averaged(gql: Gql) -> None:
 
 
 BATTERY_FLOWS = {
-    # energy.md §4.3 worked example, Y = 5 kWh, greedy, eta 0.95: the measured flows.
+    # docs/domain.md §6 worked example, Y = 5 kWh, greedy, eta 0.95: the measured flows.
     "pv": [0, 2, 4, 4, 1, 0],
     "load": [1, 1, 1, 1, 2, 3],
     "import": [1, 0, 0, 0, 0, 0],
@@ -179,7 +179,7 @@ DYNAMIC = {"kind": "DYNAMIC", "priceSeries": "price", "surchargesCt": 17.85, "va
 
 
 def retail(spot: float) -> float:
-    """EUR/kWh gross for a spot price in EUR/MWh (energy.md §2.3 b)."""
+    """EUR/kWh gross for a spot price in EUR/MWh (docs/domain.md §3, dynamic tariff)."""
     return (spot / 10 + 17.85) * 1.19 / 100
 
 

@@ -1,4 +1,4 @@
-"""Property-based ingest test (reliability.md §4 item 5).
+"""Property-based ingest test (docs/testing.md).
 
 Random batches with duplicate instants (also across offsets), non-finite and huge numbers sent
 as raw JSON tokens, naive, malformed and offset timestamps over years 1-9999 with offsets up to

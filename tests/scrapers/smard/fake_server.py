@@ -1,4 +1,4 @@
-"""A fake smard.de chart_data server on 127.0.0.1, following shared/domain/smard.md.
+"""A fake smard.de chart_data server on 127.0.0.1, following docs/smard.md.
 
 Paths, JSON shapes and status codes match the real API: `/app/chart_data/{filter}/{region}/
 index_{resolution}.json` and `.../{filter}_{region}_{resolution}_{ts}.json`; 404 with an HTML

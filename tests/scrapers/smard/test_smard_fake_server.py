@@ -1,4 +1,4 @@
-"""The fake follows shared/domain/smard.md; these tests pin the parts the scraper relies on."""
+"""The fake follows docs/smard.md; these tests pin the parts the scraper relies on."""
 
 from __future__ import annotations
 
