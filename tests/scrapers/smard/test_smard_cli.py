@@ -98,7 +98,7 @@ async def test_sigterm_stops_the_scraper_cleanly(
 ) -> None:
     config = tmp_path / "loop.toml"
     config.write_text(
-        "[http]\npause_seconds = 0\n[schedule]\ninterval_seconds = 3600\n"
+        "[http]\nrequests_per_second = 100\n[schedule]\ninterval_seconds = 3600\n"
         '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
     )
     proc = await asyncio.create_subprocess_exec(
@@ -127,7 +127,7 @@ async def test_sigterm_during_a_slow_run_exits_promptly(
     fake.inject("410/DE/index_hour", Fault.slow(30))
     config = tmp_path / "loop.toml"
     config.write_text(
-        "[http]\npause_seconds = 0\ntimeout_seconds = 60\n"
+        "[http]\nrequests_per_second = 100\ntimeout_seconds = 60\n"
         '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
     )
     proc = await asyncio.create_subprocess_exec(
