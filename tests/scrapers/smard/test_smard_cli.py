@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import pty
 import random
+import re
 import signal
 import sys
+import termios
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +145,53 @@ async def test_sigterm_during_a_slow_run_exits_promptly(
     _, err = await asyncio.wait_for(proc.communicate(), timeout=10)
     assert proc.returncode == 0, err
     assert b"run cancelled" in err and b"scraper stopped" in err
+
+
+def test_help_names_the_environment_variables_and_the_date_format(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (["--help"], ["run", "--help"], ["backfill", "--help"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(argv)
+        out = capsys.readouterr().out
+        for name in ("GATEWAY_URL", "GATEWAY_TOKEN", "SMARD_BASE_URL", "SMARD_<SECTION>__<KEY>"):
+            assert name in out, (argv, name)
+        assert "YYYY-MM-DD" in out and "Europe/Berlin" in out
+
+
+async def test_progress_bar_on_a_terminal_shows_its_total_below_whole_log_lines(
+    smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, tmp_path: Path
+) -> None:
+    config = tmp_path / "tty.toml"
+    config.write_text(
+        "[http]\nrequests_per_second = 100\n"
+        '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
+        '[[series]]\nfilter = 4068\nregion = "DE"\nresolution = "hour"\n'
+    )
+    primary, replica = pty.openpty()  # stderr is a terminal: tqdm draws its bar
+    termios.tcsetwinsize(replica, (24, 120))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "scrapers.smard", "backfill", "--from", "2025-10-20",
+            "--to", "2025-11-05", "--config", str(config), "--base-url", smard_server.base_url,
+            "--gateway-url", live_gateway.url,
+            cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=replica,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    finally:
+        os.close(replica)
+    terminal = b""
+    with contextlib.suppress(OSError):  # EIO once the child's side is closed and drained
+        while chunk := os.read(primary, 65536):
+            terminal += chunk
+    os.close(primary)
+    assert proc.returncode == 0, terminal
+    assert b"chunks fetched: 6" in out
+    # tqdm redraws its line after a carriage return; a log line written through the bar
+    # would share a piece with it instead of starting its own.
+    pieces = re.split(r"\r\n|\r|\n", terminal.decode())
+    logs = [json.loads(piece) for piece in pieces if piece.startswith("{")]
+    synced = sorted(e["series"] for e in logs if e["event"] == "series synced")
+    assert synced == ["smard:4068:DE:hour", "smard:410:DE:hour"]
+    assert [piece for piece in pieces if "{" in piece and not piece.startswith("{")] == []
+    assert any("6/6" in piece for piece in pieces), terminal
