@@ -42,14 +42,12 @@ class AdaptiveRateLimiter:
         self._round = 0
         self.rate = settings.requests_per_second
         self.throttled = 0  # 429 answers seen
-        self.waited_seconds = 0.0  # total time requests were held back
 
     async def acquire(self) -> int:
         """Wait for this request's turn; return the round to pass to `throttled_by`."""
         async with self._lock:
             # Loop: a Retry-After may arrive, and push the start further, while we sleep.
             while (delay := max(self._next_start, self._resume_at) - self.clock()) > 0:
-                self.waited_seconds += delay
                 await self._sleep(delay)
             self._next_start = self.clock() + 1.0 / self.rate
             return self._round

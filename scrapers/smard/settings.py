@@ -270,7 +270,7 @@ def load_settings(
     ]
     if path is not None:
         sources.append(_toml(path))
-    source = "built-in defaults and environment" if path is None else str(path)
+    source = "defaults and environment" if path is None else f"{path} and environment"
     try:
         # mypy sees only the field arguments of a pydantic model's __init__.
         return Settings(_build_sources=(tuple(sources), {}))  # type: ignore[call-arg]
