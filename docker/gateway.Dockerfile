@@ -13,6 +13,7 @@ COPY gateway ./gateway
 COPY resolvers ./resolvers
 COPY db ./db
 COPY scrapers ./scrapers
+COPY jsonlogs ./jsonlogs
 RUN python -m build --wheel --outdir /dist .
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -3,7 +3,7 @@
 # Build from the repository root:  docker build -f docker/scraper.Dockerfile -t smard-scraper .
 # The tag is pinned (a digest pin is better once the image registry is reachable from the
 # build host). Configuration: mount a TOML file and pass --config, or use the environment
-# (SMARD_BASE_URL, GATEWAY_URL, GATEWAY_TOKEN).
+# (GATEWAY_URL, GATEWAY_TOKEN, SMARD_BASE_URL, SMARD_<SECTION>__<KEY>; docs/scraper.md).
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -14,6 +14,7 @@ COPY gateway ./gateway
 COPY resolvers ./resolvers
 COPY db ./db
 COPY scrapers ./scrapers
+COPY jsonlogs ./jsonlogs
 RUN python -m build --wheel --outdir /dist .
 
 FROM ${PYTHON_IMAGE} AS runtime
@@ -24,7 +25,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10002 scraper \
     && useradd --system --uid 10002 --gid scraper --no-create-home --shell /usr/sbin/nologin scraper
 COPY --from=build /dist/ /tmp/dist/
-RUN pip install --no-cache-dir /tmp/dist/*.whl && rm -rf /tmp/dist
+# The libraries the tests ran against, as in the gateway image (docker/constraints.py).
+COPY docker/constraints.txt /tmp/constraints.txt
+RUN pip install --no-cache-dir --constraint /tmp/constraints.txt /tmp/dist/*.whl \
+    && rm -rf /tmp/dist /tmp/constraints.txt
 WORKDIR /app
 USER 10002:10002
 # The loop handles SIGTERM itself: the run in progress is cancelled (every chunk goes in one

@@ -1,19 +1,19 @@
 """JSON logs: one object per line on stderr, for the gateway's own and uvicorn's loggers.
 
-Every line has `ts`, `level`, `logger`, `event` and `request_id` (null outside a request).
-The request id is bound in a context variable by the request middleware, so any log call made
-while serving a request carries it. Tracebacks go into `exception`, never to clients.
+The line format is shared with the sidecars (the `jsonlogs` package); the gateway adds
+`request_id` (null outside a request) to every line. The request id is bound in a context
+variable by the request middleware, so any log call made while serving a request carries it.
+Tracebacks go into `exception`, never to clients.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-from typing import Any, TextIO
+from typing import TextIO
 
-import orjson
-import structlog
 from structlog.typing import EventDict, WrappedLogger
+
+import jsonlogs
 
 __all__ = ["configure_logging", "json_formatter"]
 
@@ -24,36 +24,13 @@ def _request_id_key(logger: WrappedLogger, name: str, event: EventDict) -> Event
     return event
 
 
-def _dumps(obj: Any, **_: Any) -> str:
-    return orjson.dumps(obj, default=str).decode()
-
-
 def json_formatter() -> logging.Formatter:
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.ExtraAdder(),
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
-    ]
-    return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            _request_id_key,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=_dumps),
-        ],
-    )
+    return jsonlogs.json_formatter(_request_id_key)
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Route the root logger (and uvicorn's) to one JSON handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(json_formatter())
-    root = logging.getLogger()
-    root.handlers = [handler]
-    root.setLevel(level.upper())
+    jsonlogs.configure_logging(level, stream, json_formatter())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers = []

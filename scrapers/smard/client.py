@@ -1,18 +1,22 @@
 """SmardClient: fetches index and chunk documents from the SMARD chart_data tree.
 
 It holds an injected httpx.AsyncClient (tests pass one aimed at a fake server) and applies
-the politeness rules itself: bounded concurrency, a short pause after each request, an
-identifying User-Agent, explicit timeouts, a body size cap and a JSON content check.
+the politeness rules itself: bounded concurrency, one shared adaptive rate limiter (limiter.py),
+an identifying User-Agent, explicit timeouts, a body size cap and a JSON content check.
+
+Retries: a 429 is waited out inside the call (the limiter holds every request until its
+Retry-After and lowers the rate) and costs time from the call's budget (`retry.timeout_seconds`),
+not an attempt; other transient failures (5xx, timeouts, connection errors, bodies that are not
+JSON) cost an attempt and wait stamina's backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
+import math
 from typing import Any
 
 import httpx
-import stamina
 
 from scrapers.smard.catalog import RESOLUTIONS
 from scrapers.smard.errors import (
@@ -22,19 +26,19 @@ from scrapers.smard.errors import (
     SmardMisconfigured,
     SmardUnavailable,
 )
+from scrapers.smard.limiter import AdaptiveRateLimiter
 from scrapers.smard.parse import Chunk, decode_json, parse_chunk, parse_index
 from scrapers.smard.plan import ChunkRef
-from scrapers.smard.retry import FullJitterBackoff, parse_retry_after
+from scrapers.smard.retry import parse_retry_after, retrying
 from scrapers.smard.settings import HttpSettings, RetrySettings
 
 
-def classify_smard_error(exc: Exception) -> float | None:
-    """Retry transient failures; a 404 or a contract violation will not heal by itself."""
+def is_transient(exc: Exception) -> bool:
+    """Retry transient failures; a 404 or a contract violation will not heal by itself. A 429
+    that reaches stamina has used up the call's time budget inside `_paced_get`."""
     if isinstance(exc, SmardUnavailable):
-        return exc.retry_after or 0.0
-    if isinstance(exc, httpx.TransportError | SmardBadResponse):
-        return 0.0
-    return None
+        return exc.status != 429
+    return isinstance(exc, httpx.TransportError | SmardBadResponse)
 
 
 class SmardClient:
@@ -45,13 +49,15 @@ class SmardClient:
         base_url: str,
         settings: HttpSettings,
         retry: RetrySettings,
-        rng: random.Random | None = None,
+        limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._settings = settings
         self._retry = retry
-        self._rng = rng or random.Random()
+        self.limiter = limiter or AdaptiveRateLimiter(
+            settings, retry_after_max_seconds=retry.retry_after_max_seconds
+        )
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._timeout = httpx.Timeout(
             settings.timeout_seconds, connect=settings.connect_timeout_seconds
@@ -80,27 +86,30 @@ class SmardClient:
             raise SmardDataError(f"{url}: {exc}") from exc
 
     async def _get_json(self, url: str) -> Any:
-        backoff = FullJitterBackoff(self._retry, classify_smard_error, self._rng)
-        async for attempt in stamina.retry_context(
-            on=backoff,
-            attempts=self._retry.attempts,
-            timeout=self._retry.timeout_seconds,
-            wait_initial=self._retry.wait_initial_seconds,
-            wait_max=self._retry.wait_max_seconds,
-        ):
+        budget = self._retry.timeout_seconds
+        deadline = math.inf if budget is None else self.limiter.clock() + budget
+        async for attempt in retrying(self._retry, is_transient):
             with attempt:
-                return await self._get_once(url)
+                return decode_json(await self._paced_get(url, deadline))
         raise AssertionError("stamina either returns or re-raises")  # pragma: no cover
 
-    async def _get_once(self, url: str) -> Any:
-        async with self._slots:
-            self.requests += 1
-            try:
-                body = await self._download(url)
-            finally:
-                if self._settings.pause_seconds:
-                    await asyncio.sleep(self._settings.pause_seconds)
-        return decode_json(body)
+    async def _paced_get(self, url: str, deadline: float) -> bytes:
+        """One attempt: GET through the shared limiter, waiting out 429s until `deadline`."""
+        while True:
+            async with self._slots:
+                round_sent = await self.limiter.acquire()
+                self.requests += 1
+                try:
+                    body = await self._download(url)
+                except SmardUnavailable as exc:
+                    if exc.status != 429:
+                        self.limiter.hold(exc.retry_after)
+                        raise
+                    if self.limiter.throttled_by(round_sent, exc.retry_after) > deadline:
+                        raise
+                    continue
+            self.limiter.succeeded()
+            return body
 
     async def _download(self, url: str) -> bytes:
         headers = {"User-Agent": self._settings.user_agent, "Accept": "application/json"}

@@ -8,18 +8,16 @@ wrong and are never retried.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import stamina
 
 from scrapers.smard.catalog import FILTERS
 from scrapers.smard.errors import GatewayUnavailable, PublishRejected
 from scrapers.smard.parse import from_rfc3339, to_rfc3339
-from scrapers.smard.retry import FullJitterBackoff, parse_retry_after
+from scrapers.smard.retry import parse_retry_after, retrying
 from scrapers.smard.settings import USER_AGENT, GatewaySettings, SeriesConfig
 
 # lastTimestamp comes back with the upsert: one round trip, and an `ingest`-scoped key is
@@ -56,12 +54,18 @@ class IngestCounts:
         )
 
 
-def classify_gateway_error(exc: Exception) -> float | None:
-    if isinstance(exc, GatewayUnavailable):
-        return exc.retry_after or 0.0
-    if isinstance(exc, httpx.TransportError):
-        return 0.0
-    return None
+def gateway_backoff(retry_after_max_seconds: float) -> Callable[[Exception], bool | float]:
+    """stamina's hook: the gateway's Retry-After (clamped) if it sent one, else stamina's
+    exponential backoff; only unavailability is retried."""
+
+    def hook(exc: Exception) -> bool | float:
+        if isinstance(exc, GatewayUnavailable):
+            if exc.retry_after:
+                return min(exc.retry_after, retry_after_max_seconds)
+            return True
+        return isinstance(exc, httpx.TransportError)
+
+    return hook
 
 
 def series_input(series: SeriesConfig) -> dict[str, Any]:
@@ -88,11 +92,10 @@ class GatewayClient:
         http: httpx.AsyncClient,
         *,
         settings: GatewaySettings,
-        rng: random.Random | None = None,
     ) -> None:
         self._http = http
         self._settings = settings
-        self._rng = rng or random.Random()
+        self._backoff = gateway_backoff(settings.retry.retry_after_max_seconds)
         self._headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
         if settings.token is not None:
             self._headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
@@ -129,15 +132,7 @@ class GatewayClient:
         )
 
     async def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        retry = self._settings.retry
-        backoff = FullJitterBackoff(retry, classify_gateway_error, self._rng)
-        async for attempt in stamina.retry_context(
-            on=backoff,
-            attempts=retry.attempts,
-            timeout=retry.timeout_seconds,
-            wait_initial=retry.wait_initial_seconds,
-            wait_max=retry.wait_max_seconds,
-        ):
+        async for attempt in retrying(self._settings.retry, self._backoff):
             with attempt:
                 return await self._post(query, variables)
         raise AssertionError("stamina either returns or re-raises")  # pragma: no cover

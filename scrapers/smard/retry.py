@@ -1,22 +1,20 @@
-"""Backoff policy shared by the SMARD client and the gateway publisher.
-
-stamina runs the retry loop; this hook decides *whether* to retry and *how long* to wait:
-full jitter (AWS: sleep = U(0, min(cap, base * 2**n))) or the server's Retry-After.
+"""Retries shared by the SMARD client and the gateway publisher: stamina runs the loop and owns
+the backoff (wait_initial * 2**n plus up to wait_jitter at random, capped at wait_max); this
+module says which failures are worth another attempt and reads Retry-After headers.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import stamina
+
 from scrapers.smard.settings import RetrySettings
 
-# What a classifier says about an exception: None = do not retry, otherwise the Retry-After
-# delay the server asked for (0.0 when it gave none).
-Classifier = Callable[[Exception], float | None]
+# stamina's backoff hook: False = give up, True = its own backoff, a float = wait this long.
+BackoffHook = Callable[[Exception], bool | float]
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -35,26 +33,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-@dataclass
-class FullJitterBackoff:
-    """A stamina backoff hook for one logical call; it counts the failures it has seen."""
-
-    policy: RetrySettings
-    classify: Classifier
-    rng: random.Random
-    delays: list[float] = field(default_factory=list)
-
-    def __call__(self, exc: Exception) -> bool | float:
-        retry_after = self.classify(exc)
-        if retry_after is None:
-            return False
-        cap = min(
-            self.policy.wait_max_seconds,
-            self.policy.wait_initial_seconds * 2 ** len(self.delays),
-        )
-        delay = self.rng.uniform(0.0, cap)
-        if retry_after > 0:
-            delay = min(retry_after, self.policy.retry_after_max_seconds)
-        self.delays.append(delay)
-        # stamina treats a float as "retry after exactly this long"; 0.0 would still retry.
-        return delay
+def retrying(policy: RetrySettings, on: BackoffHook) -> AsyncIterator[stamina.Attempt]:
+    """stamina's retry loop with the configured attempts, time budget and backoff."""
+    return stamina.retry_context(
+        on=on,
+        attempts=policy.attempts,
+        timeout=policy.timeout_seconds,
+        wait_initial=policy.wait_initial_seconds,
+        wait_max=policy.wait_max_seconds,
+        wait_jitter=policy.wait_jitter_seconds,
+    ).__aiter__()

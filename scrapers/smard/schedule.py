@@ -44,7 +44,7 @@ async def run_forever(
         if exc := run.exception():
             _log.error("run failed", exc_info=exc)
         delay = next_delay(schedule, rng)
-        _log.info("next run scheduled", extra={"fields": {"in_seconds": round(delay, 1)}})
+        _log.info("next run scheduled", extra={"in_seconds": round(delay, 1)})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
     _log.info("scraper stopped")

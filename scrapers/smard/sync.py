@@ -68,12 +68,15 @@ class SeriesReport:
         if self.error:
             fields["error"] = self.error
         level = logging.INFO if self.outcome == "ok" else logging.ERROR
-        _log.log(level, "series synced", extra={"fields": fields})
+        _log.log(level, "series synced", extra=fields)
 
 
 @dataclass
 class RunSummary:
     reports: list[SeriesReport]
+    duration_s: float = 0.0
+    smard_requests: int = 0
+    smard_throttled: int = 0  # 429 answers, each waited out and sent again
 
     @property
     def chunks(self) -> int:
@@ -99,7 +102,8 @@ class RunSummary:
         return (
             f"chunks fetched: {self.chunks}, rows sent: {self.rows}, "
             f"rows inserted: {c.inserted}, updated: {c.updated}, unchanged: {c.unchanged}, "
-            f"errors: {self.errors}"
+            f"errors: {self.errors}; SMARD requests: {self.smard_requests} "
+            f"(429: {self.smard_throttled}), {self.duration_s:.1f} s"
         )
 
 
@@ -127,7 +131,12 @@ class Syncer:
         # The gateway wants at least two requests in flight, the ingest budget is small.
         self._publish_slots = asyncio.Semaphore(2)
 
-    async def run_once(self) -> RunSummary:
+    async def run_once(
+        self,
+        *,
+        on_total: Callable[[int], None] = lambda _: None,
+        on_chunk: Callable[[], None] = lambda: None,
+    ) -> RunSummary:
         """Incremental sync of every configured series."""
         sync = self._settings.sync
         lookback = self._now() - timedelta(days=sync.initial_lookback_days)
@@ -144,7 +153,7 @@ class Syncer:
                 min_step_ms=RESOLUTIONS[s.resolution].min_step_ms,
             )
 
-        return await self._run(planner, needs_last=True)
+        return await self._run(planner, needs_last=True, on_total=on_total, on_chunk=on_chunk)
 
     async def backfill(
         self,
@@ -171,12 +180,19 @@ class Syncer:
         on_total: Callable[[int], None] = lambda _: None,
         on_chunk: Callable[[], None] = lambda: None,
     ) -> RunSummary:
+        started = time.monotonic()
+        requests, throttled = self._smard.requests, self._smard.limiter.throttled
         jobs = await asyncio.gather(
             *(self._prepare(s, planner, needs_last) for s in self._settings.series)
         )
         on_total(sum(len(job.refs) for job in jobs))
         await asyncio.gather(*(self._transfer(job, on_chunk) for job in jobs))
-        return RunSummary([job.report for job in jobs])
+        return RunSummary(
+            [job.report for job in jobs],
+            duration_s=time.monotonic() - started,
+            smard_requests=self._smard.requests - requests,
+            smard_throttled=self._smard.limiter.throttled - throttled,
+        )
 
     async def _prepare(self, series: SeriesConfig, planner: Planner, needs_last: bool) -> _Job:
         job = _Job(series, SeriesReport(series.series_key), time.monotonic())

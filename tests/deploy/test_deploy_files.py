@@ -146,10 +146,11 @@ def test_gateway_dockerfile_shape(app_routes: set[str], gateway_commands: set[st
     assert command[0] in gateway_commands
 
 
-def test_gateway_image_pins_agree_with_pyproject() -> None:
-    """The image installs the wheel under docker/constraints.txt; a pin that contradicts
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_image_pins_agree_with_pyproject(dockerfile: Path) -> None:
+    """Each image installs the wheel under docker/constraints.txt; a pin that contradicts
     pyproject.toml would make that install fail, so every pin must satisfy it."""
-    instructions = dockerfile_instructions(DOCKER / "gateway.Dockerfile")
+    instructions = dockerfile_instructions(dockerfile)
     installs = [a for i, a in instructions if i == "RUN" and ".whl" in a]
     assert len(installs) == 1 and "--constraint /tmp/constraints.txt" in installs[0]
     assert ("COPY", "docker/constraints.txt /tmp/constraints.txt") in instructions
@@ -167,6 +168,14 @@ def test_gateway_image_pins_agree_with_pyproject() -> None:
         assert requirement.specifier.contains(pinned, prereleases=True), (
             f"{requirement} but docker/constraints.txt pins {pinned}: run docker/constraints.py"
         )
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_images_build_every_package_of_the_wheel(dockerfile: Path) -> None:
+    """The build stage copies each package the wheel ships (a missing one fails at import)."""
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    copied = {a.split()[0] for i, a in dockerfile_instructions(dockerfile) if i == "COPY"}
+    assert set(wheel["targets"]["wheel"]["packages"]) <= copied
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)

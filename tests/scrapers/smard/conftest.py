@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 import stamina
 
 from scrapers.smard.client import SmardClient
+from scrapers.smard.limiter import AdaptiveRateLimiter
 from scrapers.smard.publish import GatewayClient
 from scrapers.smard.settings import (
     HttpSettings,
@@ -56,8 +56,28 @@ def fake(smard_server: FakeSmardServer) -> Iterator[FakeSmard]:
     yield smard_server.state
 
 
-FAST_HTTP = HttpSettings(timeout_seconds=0.5, connect_timeout_seconds=0.5, pause_seconds=0)
+FAST_HTTP = HttpSettings(timeout_seconds=0.5, connect_timeout_seconds=0.5, requests_per_second=100)
 FAST_RETRY = RetrySettings(attempts=4, timeout_seconds=30)
+
+
+class VirtualClock:
+    """A monotonic clock that only moves when the rate limiter sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def limiter_clock() -> VirtualClock:
+    return VirtualClock()
 
 
 def make_settings(smard_server: FakeSmardServer, **overrides: Any) -> Settings:
@@ -73,14 +93,23 @@ def series(filter_id: int, region: str, resolution: str, **extra: Any) -> Series
 
 
 @pytest.fixture
-async def smard_client(smard_server: FakeSmardServer) -> AsyncIterator[SmardClient]:
+async def smard_client(
+    smard_server: FakeSmardServer, limiter_clock: VirtualClock
+) -> AsyncIterator[SmardClient]:
+    """A client whose rate limiter waits on a virtual clock: Retry-After costs no real time."""
+    limiter = AdaptiveRateLimiter(
+        FAST_HTTP,
+        retry_after_max_seconds=FAST_RETRY.retry_after_max_seconds,
+        clock=limiter_clock,
+        sleep=limiter_clock.sleep,
+    )
     async with httpx.AsyncClient() as http:
         yield SmardClient(
             http,
             base_url=smard_server.base_url,
             settings=FAST_HTTP,
             retry=FAST_RETRY,
-            rng=random.Random(7),
+            limiter=limiter,
         )
 
 
@@ -93,11 +122,7 @@ def build_syncer(
     settings: Settings, smard_http: httpx.AsyncClient, gateway_http: httpx.AsyncClient
 ) -> Syncer:
     smard = SmardClient(
-        smard_http,
-        base_url=settings.base_url,
-        settings=settings.http,
-        retry=settings.retry,
-        rng=random.Random(11),
+        smard_http, base_url=settings.base_url, settings=settings.http, retry=settings.retry
     )
-    gateway = GatewayClient(gateway_http, settings=settings.gateway, rng=random.Random(12))
+    gateway = GatewayClient(gateway_http, settings=settings.gateway)
     return Syncer(settings, smard, gateway)

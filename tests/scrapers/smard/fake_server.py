@@ -4,9 +4,10 @@ Paths, JSON shapes and status codes match the real API: `/app/chart_data/{filter
 index_{resolution}.json` and `.../{filter}_{region}_{resolution}_{ts}.json`; 404 with an HTML
 body for unknown filter/region/resolution/timestamp and for copy mismatches. Tests switch
 revisions and the publication horizon at runtime and queue faults (429, 503, slow, truncated,
-HTML with 200) for paths that contain a given string.
+HTML with 200) for paths that contain a given string. An optional rate limit (a token bucket)
+answers 429 with Retry-After once requests come faster than it allows.
 
-Run it by hand: `python -m tests.scrapers.smard.fake_server --port 8090`.
+Run it by hand: `python -m tests.scrapers.smard.fake_server --port 8090 [--rate-limit 5]`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +81,30 @@ class Hit:
     path: str
     status: int
     user_agent: str
+    at: float = 0.0  # arrival, time.monotonic()
+    retry_after: float | None = None  # seconds, as sent with a 429
+
+
+@dataclass
+class TokenBucket:
+    """`per_second` tokens refill continuously up to `burst`; each request takes one."""
+
+    per_second: float
+    burst: float
+    tokens: float = field(init=False)
+    updated: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+
+    def take(self, now: float) -> float:
+        """0.0 if the request may pass, else the seconds until a token is back."""
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.per_second
 
 
 @dataclass
@@ -90,6 +117,7 @@ class FakeSmard:
     hits: list[Hit] = field(default_factory=list)
     # Set when any request arrives (hits are recorded only once the answer is ready).
     arrived: threading.Event = field(default_factory=threading.Event)
+    limit: TokenBucket | None = None
     _faults: list[tuple[str, deque[Fault]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,6 +131,13 @@ class FakeSmard:
             self.hits.clear()
             self._faults.clear()
             self.arrived.clear()
+            self.limit = None
+
+    def rate_limit(self, per_second: float, burst: float | None = None) -> None:
+        """From now on, answer 429 + Retry-After beyond `per_second` requests (burst: the
+        bucket's size, default one second's worth)."""
+        with self._lock:
+            self.limit = TokenBucket(per_second, burst or per_second)
 
     def inject(self, match: str, *faults: Fault) -> None:
         """Queue faults for requests whose path contains `match`, in order."""
@@ -147,9 +182,18 @@ class FakeSmard:
                     return queue.popleft()
         return None
 
-    def _record(self, path: str, status: int, request: Request) -> None:
+    def _record(
+        self, path: str, status: int, request: Request, at: float, retry_after: float | None = None
+    ) -> None:
         with self._lock:
-            self.hits.append(Hit(path, status, request.headers.get("user-agent", "")))
+            agent = request.headers.get("user-agent", "")
+            self.hits.append(Hit(path, status, agent, at, retry_after))
+
+    def _throttle(self, now: float) -> int | None:
+        """Retry-After in whole seconds (as HTTP sends it) when the bucket is empty."""
+        with self._lock:
+            wait = self.limit.take(now) if self.limit is not None else 0.0
+        return max(1, math.ceil(wait)) if wait else None
 
     def resolve(self, filter_id: str, region: str, name: str) -> dict[str, object] | None:
         """The JSON document for a path, or None for 404 (exactly the real API's rules)."""
@@ -176,22 +220,27 @@ class FakeSmard:
     async def handle(self, request: Request) -> Response:
         params = request.path_params
         path = request.url.path
+        at = time.monotonic()
         self.arrived.set()
+        if (retry_after := self._throttle(at)) is not None:
+            self._record(path, 429, request, at, retry_after)
+            headers = {"Retry-After": str(retry_after)}
+            return Response("<html>429</html>", 429, headers, media_type="text/html")
         fault = self._take_fault(path)
         if fault is not None and fault.delay_s:
             await asyncio.sleep(fault.delay_s)
         if fault is not None and fault.body is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            self._record(path, fault.status, request)
+            self._record(path, fault.status, request, at)
             return Response(fault.body, fault.status, headers, media_type="text/html")
         doc = self.resolve(params["filter"], params["region"], params["name"])
         if doc is None:
-            self._record(path, 404, request)
+            self._record(path, 404, request, at)
             return Response(_NOT_FOUND, 404, media_type="text/html")
         body = json.dumps(doc, separators=(",", ":"))
         if fault is not None and fault.truncate:
             body = body[: len(body) // 2]
-        self._record(path, 200, request)
+        self._record(path, 200, request, at)
         return Response(body, 200, media_type="application/json")
 
     def app(self) -> Starlette:
@@ -247,10 +296,15 @@ def main() -> None:
         type=datetime.fromisoformat,
         help="newest published instant with offset (default 2025-11-05T14:00+01:00)",
     )
+    parser.add_argument(
+        "--rate-limit", type=float, help="requests per second before 429 + Retry-After"
+    )
     args = parser.parse_args()
     state = FakeSmard()
     if args.published_until is not None:
         state.publish_until(int(args.published_until.timestamp() * 1000))
+    if args.rate_limit is not None:
+        state.rate_limit(args.rate_limit)
     print(f"fake SMARD at http://127.0.0.1:{args.port}/app", flush=True)
     uvicorn.run(state.app(), host="127.0.0.1", port=args.port, log_level="info")
 

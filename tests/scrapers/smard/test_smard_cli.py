@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import pty
 import random
+import re
 import signal
 import sys
+import termios
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,22 @@ from scrapers.smard.settings import ScheduleSettings
 from tests.scrapers.smard.fake_server import FakeSmard, FakeSmardServer, Fault
 
 REPO = Path(__file__).parents[3]
+
+
+LOAD_SERIES = '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
+
+
+async def start_scraper(
+    tmp_path: Path, config: str, *argv: str, base_url: str, gateway_url: str, stderr: Any
+) -> asyncio.subprocess.Process:
+    """`python -m scrapers.smard ARGV` with CONFIG as its TOML file, aimed at both servers."""
+    path = tmp_path / "smard.toml"
+    path.write_text(config, encoding="utf-8")
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scrapers.smard", *argv, "--config", str(path),
+        "--base-url", base_url, "--gateway-url", gateway_url,
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=stderr,
+    )  # fmt: skip
 
 
 def test_options_are_accepted_after_the_subcommand() -> None:
@@ -96,15 +117,11 @@ async def test_loop_runs_until_stopped_and_cancels_a_run_in_progress() -> None:
 async def test_sigterm_stops_the_scraper_cleanly(
     smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, tmp_path: Path
 ) -> None:
-    config = tmp_path / "loop.toml"
-    config.write_text(
-        "[http]\npause_seconds = 0\n[schedule]\ninterval_seconds = 3600\n"
-        '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "scrapers.smard", "run", "--config", str(config),
-        "--base-url", smard_server.base_url, "--gateway-url", live_gateway.url,
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    config = "[http]\nrequests_per_second = 100\n[schedule]\ninterval_seconds = 3600\n"
+    proc = await start_scraper(
+        tmp_path, config + LOAD_SERIES, "run",
+        base_url=smard_server.base_url, gateway_url=live_gateway.url,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stderr is not None
     events: list[dict[str, Any]] = []
@@ -125,18 +142,58 @@ async def test_sigterm_during_a_slow_run_exits_promptly(
     smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, tmp_path: Path
 ) -> None:
     fake.inject("410/DE/index_hour", Fault.slow(30))
-    config = tmp_path / "loop.toml"
-    config.write_text(
-        "[http]\npause_seconds = 0\ntimeout_seconds = 60\n"
-        '[[series]]\nfilter = 410\nregion = "DE"\nresolution = "hour"\n'
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "scrapers.smard", "run", "--config", str(config),
-        "--base-url", smard_server.base_url, "--gateway-url", live_gateway.url,
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    config = "[http]\nrequests_per_second = 100\ntimeout_seconds = 60\n"
+    proc = await start_scraper(
+        tmp_path, config + LOAD_SERIES, "run",
+        base_url=smard_server.base_url, gateway_url=live_gateway.url,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert await asyncio.to_thread(fake.arrived.wait, 30)  # the index request is hanging now
     proc.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(proc.communicate(), timeout=10)
     assert proc.returncode == 0, err
     assert b"run cancelled" in err and b"scraper stopped" in err
+
+
+def test_help_names_the_environment_variables_and_the_date_format(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (["--help"], ["run", "--help"], ["backfill", "--help"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(argv)
+        out = capsys.readouterr().out
+        for name in ("GATEWAY_URL", "GATEWAY_TOKEN", "SMARD_BASE_URL", "SMARD_<SECTION>__<KEY>"):
+            assert name in out, (argv, name)
+        assert "YYYY-MM-DD" in out and "Europe/Berlin" in out
+
+
+async def test_progress_bar_on_a_terminal_shows_its_total_below_whole_log_lines(
+    smard_server: FakeSmardServer, fake: FakeSmard, live_gateway: Any, tmp_path: Path
+) -> None:
+    pv = '[[series]]\nfilter = 4068\nregion = "DE"\nresolution = "hour"\n'
+    config = "[http]\nrequests_per_second = 100\n" + LOAD_SERIES + pv
+    primary, replica = pty.openpty()  # stderr is a terminal: tqdm draws its bar
+    termios.tcsetwinsize(replica, (24, 120))
+    try:
+        proc = await start_scraper(
+            tmp_path, config, "backfill", "--from", "2025-10-20", "--to", "2025-11-05",
+            base_url=smard_server.base_url, gateway_url=live_gateway.url, stderr=replica,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    finally:
+        os.close(replica)
+    terminal = b""
+    with contextlib.suppress(OSError):  # EIO once the child's side is closed and drained
+        while chunk := os.read(primary, 65536):
+            terminal += chunk
+    os.close(primary)
+    assert proc.returncode == 0, terminal
+    assert b"chunks fetched: 6" in out
+    # tqdm redraws its line after a carriage return; a log line written through the bar
+    # would share a piece with it instead of starting its own.
+    pieces = re.split(r"\r\n|\r|\n", terminal.decode())
+    logs = [json.loads(piece) for piece in pieces if piece.startswith("{")]
+    synced = sorted(e["series"] for e in logs if e["event"] == "series synced")
+    assert synced == ["smard:4068:DE:hour", "smard:410:DE:hour"]
+    assert [piece for piece in pieces if "{" in piece and not piece.startswith("{")] == []
+    assert any("6/6" in piece for piece in pieces), terminal

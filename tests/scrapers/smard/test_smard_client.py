@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import random
 from datetime import UTC, date, datetime
 
 import httpx
 import pytest
 
-from scrapers.smard.client import SmardClient
+from scrapers.smard.client import SmardClient, is_transient
 from scrapers.smard.errors import (
     SmardBadResponse,
     SmardDataError,
@@ -14,8 +13,9 @@ from scrapers.smard.errors import (
     SmardUnavailable,
 )
 from scrapers.smard.plan import chunk_refs
-from scrapers.smard.retry import FullJitterBackoff, parse_retry_after
+from scrapers.smard.retry import parse_retry_after
 from scrapers.smard.settings import USER_AGENT, HttpSettings, RetrySettings
+from tests.scrapers.smard.conftest import FAST_RETRY, VirtualClock
 from tests.scrapers.smard.fake_server import FakeSmard, FakeSmardServer, Fault
 from tests.scrapers.smard.fixtures import local_ms
 
@@ -87,7 +87,7 @@ async def test_persistent_faults_give_up_after_the_attempts(
 async def test_oversized_responses_are_refused(
     smard_server: FakeSmardServer, fake: FakeSmard
 ) -> None:
-    small = HttpSettings(max_response_bytes=5000, pause_seconds=0)
+    small = HttpSettings(max_response_bytes=5000, requests_per_second=100)
     async with httpx.AsyncClient() as http:
         client = SmardClient(
             http, base_url=smard_server.base_url, settings=small, retry=RetrySettings()
@@ -99,33 +99,38 @@ async def test_oversized_responses_are_refused(
 
 
 async def test_retry_after_is_honoured_without_sleeping(
-    smard_client: SmardClient, fake: FakeSmard, recorded_sleeps: list[float]
+    smard_client: SmardClient,
+    fake: FakeSmard,
+    limiter_clock: VirtualClock,
+    recorded_sleeps: list[float],
 ) -> None:
     fake.inject(QH_INDEX, Fault.http(429, "2"), Fault.http(503, "7"))
     await smard_client.index(4169, "DE-LU", "quarterhour")
-    assert recorded_sleeps == [2.0, 7.0]
+    # The shared limiter holds the request back until each Retry-After has passed...
+    assert limiter_clock.sleeps == [2.0, 7.0]
+    # ...and only the 503 costs an attempt (with stamina's backoff, here shorter than 7 s).
+    assert len(recorded_sleeps) == 1 and smard_client.requests == 3
 
 
-async def test_backoff_is_full_jitter_within_bounds(
+async def test_backoff_is_exponential_with_jitter_within_bounds(
     smard_client: SmardClient, fake: FakeSmard, recorded_sleeps: list[float]
 ) -> None:
     fake.inject(QH_INDEX, *[Fault.http(503)] * 3)
     await smard_client.index(4169, "DE-LU", "quarterhour")
-    # FAST_RETRY: initial 1 s, cap 60 s -> U(0, 1), U(0, 2), U(0, 4); the RNG is seeded.
-    rng = random.Random(7)
-    assert recorded_sleeps == [rng.uniform(0, 1), rng.uniform(0, 2), rng.uniform(0, 4)]
+    # stamina's backoff with FAST_RETRY: 1 s * 2**n plus up to 1 s of jitter, capped at 60 s.
+    assert len(recorded_sleeps) == 3
+    for n, delay in enumerate(recorded_sleeps):
+        assert 2**n <= delay <= 2**n + FAST_RETRY.wait_jitter_seconds
 
 
-def test_full_jitter_hook_caps_and_classifies() -> None:
-    policy = RetrySettings(wait_initial_seconds=1, wait_max_seconds=60, retry_after_max_seconds=30)
-    transient = SmardUnavailable("u", 503, None)
-    hook = FullJitterBackoff(policy, lambda e: 0.0 if e is transient else None, random.Random(1))
-    delays = [hook(transient) for _ in range(12)]
-    assert all(0 <= d <= min(60, 2**n) for n, d in enumerate(delays))
-    assert max(delays[7:]) > 4  # the cap grows exponentially up to 60 s
-    assert hook(SmardMisconfigured("u")) is False
-    capped = FullJitterBackoff(policy, lambda e: 3600.0, random.Random(1))
-    assert capped(transient) == 30.0
+def test_only_transient_failures_are_retried() -> None:
+    assert is_transient(SmardUnavailable("u", 503, None))
+    assert is_transient(SmardBadResponse("html"))
+    assert is_transient(httpx.ReadTimeout("slow"))
+    assert not is_transient(SmardMisconfigured("u"))
+    assert not is_transient(SmardDataError("shape"))
+    # A 429 reaches stamina only once the call's time budget is spent.
+    assert not is_transient(SmardUnavailable("u", 429, 1.0))
 
 
 @pytest.mark.parametrize(

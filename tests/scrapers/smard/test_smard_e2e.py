@@ -6,6 +6,7 @@ Uses the shared fixtures `live_gateway` (uvicorn + migrated test database) and `
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -30,7 +31,7 @@ LOAD = series(410, "DE", "hour")
 NEWEST_THREE = 169 + 168 + 62  # hourly points of the weeks of 10-20, 10-27 and 11-03
 CLI_CONFIG = """
 [http]
-pause_seconds = 0
+requests_per_second = 100
 timeout_seconds = 2
 [retry]
 wait_initial_seconds = 0.01
@@ -157,8 +158,8 @@ async def test_run_once_cli_default_series_is_idempotent_and_skips_nulls(
     assert newest.timestamp() * 1000 < PUBLISHED_UNTIL  # trailing nulls stored nowhere
     assert await stored(sql, QH.series_key) == expected(fake, QH, newest_weeks("quarterhour"))
     # One JSON log line per series.
-    lines = [line for line in err.splitlines() if '"series synced"' in line]
-    assert len(lines) == 15 and all('"outcome": "ok"' in line for line in lines)
+    lines = [json.loads(line) for line in err.splitlines() if '"series synced"' in line]
+    assert len(lines) == 15 and all(line["outcome"] == "ok" for line in lines)
 
     rc, out, err = await cli(*args)
     assert rc == 0, err

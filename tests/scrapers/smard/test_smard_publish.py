@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import random
 from datetime import date
 
 import httpx
@@ -8,7 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from scrapers.smard.errors import GatewayUnavailable, PublishRejected
-from scrapers.smard.publish import GatewayClient
+from scrapers.smard.publish import GatewayClient, gateway_backoff
 from scrapers.smard.settings import GatewayRetrySettings, GatewaySettings, SeriesConfig
 from tests.scrapers.smard.fixtures import local_ms
 from tests.scrapers.smard.memory_gateway import MemoryGateway
@@ -22,7 +21,7 @@ SETTINGS = GatewaySettings(
 
 def client_for(gateway: MemoryGateway, settings: GatewaySettings = SETTINGS) -> GatewayClient:
     http = httpx.AsyncClient(transport=gateway.transport())
-    return GatewayClient(http, settings=settings, rng=random.Random(3))
+    return GatewayClient(http, settings=settings)
 
 
 async def test_series_metadata_follows_the_contract(memory_gateway: MemoryGateway) -> None:
@@ -135,11 +134,19 @@ async def test_graphql_errors_are_rejections_and_the_token_is_sent() -> None:
     assert seen[0].headers["authorization"] == "Bearer egw_in_secret"
 
 
-async def test_gateway_backoff_uses_retry_after_and_full_jitter(
+async def test_gateway_backoff_uses_retry_after_and_exponential_backoff(
     memory_gateway: MemoryGateway, recorded_sleeps: list[float]
 ) -> None:
     memory_gateway.outages.extend([(503, {"Retry-After": "5"}), (503, {}), (429, {})])
     await client_for(memory_gateway).upsert_series(LOAD)
-    rng = random.Random(3)
-    rng.uniform(0, 1)  # the first failure's jitter draw is replaced by Retry-After
-    assert recorded_sleeps == [5.0, rng.uniform(0, 2), rng.uniform(0, 4)]
+    # Retry-After as sent, then stamina's backoff: 1 s * 2**(n-1) plus up to 1 s of jitter.
+    first, second, third = recorded_sleeps
+    assert first == 5.0
+    assert 2 <= second <= 3 and 4 <= third <= 5
+
+
+def test_gateway_retry_after_is_clamped() -> None:
+    hook = gateway_backoff(retry_after_max_seconds=30)
+    assert hook(GatewayUnavailable("busy", 3600.0)) == 30.0
+    assert hook(GatewayUnavailable("busy")) is True
+    assert hook(PublishRejected("bad")) is False

@@ -99,3 +99,33 @@ def test_duplicate_keys_bad_urls_and_bad_toml_are_config_errors(tmp_path: Path) 
         load_settings(write(tmp_path, "[sync]\nrecent_chunks = 1\n"))
     with pytest.raises(ConfigError, match="jitter_seconds must be smaller"):
         load_settings(write(tmp_path, "[schedule]\ninterval_seconds = 60\njitter_seconds = 60\n"))
+
+
+def test_smard_variables_reach_every_setting_and_gateway_names_win(tmp_path: Path) -> None:
+    path = write(tmp_path, '[http]\nconcurrency = 2\n[gateway]\ntoken = "t1"\n')
+    env = {
+        "SMARD_HTTP__REQUESTS_PER_SECOND": "2.5",
+        "SMARD_RETRY__TIMEOUT_SECONDS": "600",
+        "SMARD_GATEWAY__URL": "http://prefixed/graphql",
+        "GATEWAY_URL": "http://shared/graphql",
+        "GATEWAY_TOKEN": "",  # compose's `${X:-}`: empty means unset
+        "SMARD_SERIES": '[{"filter": 410, "region": "DE", "resolution": "hour"}]',
+    }
+    settings = load_settings(path, env=env)
+    assert (settings.http.concurrency, settings.http.requests_per_second) == (2, 2.5)
+    assert settings.retry.timeout_seconds == 600
+    assert settings.gateway.url == "http://shared/graphql"
+    assert settings.gateway.token is not None
+    assert settings.gateway.token.get_secret_value() == "t1"
+    assert [s.series_key for s in settings.series] == ["smard:410:DE:hour"]
+    only_prefixed = {"SMARD_GATEWAY__URL": "http://prefixed/graphql"}
+    assert load_settings(env=only_prefixed).gateway.url == "http://prefixed/graphql"
+
+
+def test_bad_environment_values_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="http.concurrency"):
+        load_settings(env={"SMARD_HTTP__CONCURRENCY": "20"})
+    with pytest.raises(ConfigError, match="series"):
+        load_settings(env={"SMARD_SERIES": "not json"})
+    with pytest.raises(ConfigError, match="pause_seconds"):
+        load_settings(write(tmp_path, "[http]\npause_seconds = 0.3\n"))  # unknown keys fail

@@ -9,7 +9,7 @@ from datetime import date
 import httpx
 import pytest
 
-from scrapers.smard.logs import JsonFormatter
+from jsonlogs import json_formatter
 from scrapers.smard.sync import RunSummary
 from tests.scrapers.smard.conftest import build_syncer, make_settings, series
 from tests.scrapers.smard.fake_server import FakeSmard, FakeSmardServer, Fault
@@ -43,7 +43,7 @@ async def test_a_404_series_is_reported_and_the_others_continue(
     assert summary.errors == 1
     # The three newest weeks: 169 + 168 hours, and the newest up to Wednesday 14:00.
     assert len(memory_gateway.values(HOUR.series_key)) == 169 + 168 + 62 == summary.rows
-    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
+    lines = [json.loads(json_formatter().format(r)) for r in caplog.records]
     by_series = {line["series"]: line for line in lines}
     assert len(lines) == len(by_series) == 2
     assert by_series["smard:4170:DE:hour"]["outcome"] == "misconfigured"
