@@ -272,7 +272,9 @@ def test_relative_links_resolve(page: Path) -> None:
 
 
 def test_code_comments_point_into_docs_not_outside_the_repository() -> None:
-    pattern = re.compile(r"shared/|(?<![\w/])(energy|reliability|design|smard|performance)\.md")
+    pattern = re.compile(
+        r"shared/(?:domain|notes|hooks|design|README)|(?<![\w/])(energy|reliability|design|smard|performance)\.md"
+    )
     offenders = []
     for folder in ("gateway", "resolvers", "db", "scrapers", "bench", "tests", "scripts"):
         for path in (ROOT / folder).rglob("*"):
