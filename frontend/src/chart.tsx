@@ -31,14 +31,17 @@ export function Chart(props: ChartProps) {
     const el = box.current;
     if (!el) return;
     el.removeAttribute("data-drawn");
-    const x0 = props.data[0][0];
-    const caption = `Time (${props.tz}${x0 !== undefined ? `, ${zoneName(x0 * 1000, props.tz)}` : ""})`;
+    // Name the zone's abbreviations at both ends: a DST change in range shows as "CEST → CET".
+    const xs = props.data[0];
+    const ends = [xs[0], xs[xs.length - 1]].filter((t): t is number => t !== undefined);
+    const names = [...new Set(ends.map((t) => zoneName(t * 1000, props.tz)))];
+    const caption = `Time (${[props.tz, names.join(" → ")].filter(Boolean).join(", ")})`;
     const opts: uPlot.Options = {
       width: Math.max(300, el.clientWidth),
       height: props.height ?? 320,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), props.tz),
       series: [{ label: "Time" }, ...props.series],
-      axes: [{ label: caption }, ...(props.axes ?? [{}])],
+      axes: [{ label: caption }, ...(props.axes ?? [{}]).map((a) => ({ size: 70, ...a }))],
       scales: { x: { time: true }, ...props.scales },
       cursor: { drag: { x: !!props.onZoom, y: false, setScale: false } },
       hooks: {

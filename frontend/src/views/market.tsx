@@ -82,12 +82,14 @@ function PriceChart({ hour, quarter, tz, range }: { hour: Price | null; quarter:
       series={series}
       points={points}
       axes={[{ label: "EUR/MWh", values: (_u, t) => t.map((v) => formatNumber(v, 0)) }]}
-      scales={{ x: { time: true, range: () => [range.from / 1000, range.to / 1000] } }}
+      scales={fullRange(range)}
     />
   );
 }
 
-function GenerationChart({ nodes, tz }: { nodes: GenerationQuery["seriesList"]["nodes"]; tz: string }) {
+const fullRange = (range: Range) => ({ x: { time: true, range: (): uPlot.Range.MinMax => [range.from / 1000, range.to / 1000] } });
+
+function GenerationChart({ nodes, tz, range }: { nodes: GenerationQuery["seriesList"]["nodes"]; tz: string; range: Range }) {
   const { data, series, points } = useMemo(() => {
     const byFilter = new Map(nodes.map((n) => [String((n.labels as Record<string, unknown>).filter ?? ""), n]));
     const fuels = FUELS.filter(([id]) => byFilter.has(id));
@@ -120,11 +122,12 @@ function GenerationChart({ nodes, tz }: { nodes: GenerationQuery["seriesList"]["
       series={series}
       points={points}
       axes={[{ label: "MWh per bucket", values: (_u, t) => t.map((v) => formatNumber(v, 0)) }]}
+      scales={fullRange(range)}
     />
   );
 }
 
-function IntensityChart({ intensity, tz }: { intensity: GridIntensityQuery["gridIntensity"]; tz: string }) {
+function IntensityChart({ intensity, tz, range }: { intensity: GridIntensityQuery["gridIntensity"]; tz: string; range: Range }) {
   const data = useMemo(() => [seconds(intensity.starts), intensity.gPerKwh] as uPlot.AlignedData, [intensity]);
   const series = useMemo<uPlot.Series[]>(
     () => [{ label: "Grid CO₂ intensity", stroke: COLORS.intensity, width: 2, points: { show: false }, value: (_u, v) => formatWithUnit(v, "g/kWh", 0) }],
@@ -139,6 +142,7 @@ function IntensityChart({ intensity, tz }: { intensity: GridIntensityQuery["grid
         series={series}
         points={intensity.starts.length}
         axes={[{ label: "g CO₂/kWh", values: (_u, t) => t.map((v) => formatNumber(v, 0)) }]}
+        scales={fullRange(range)}
       />
       <p class="zone">
         Period mean {formatWithUnit(intensity.total.gPerKwh, "g/kWh", 0)}, coverage {formatNumber((intensity.total.coverage ?? 0) * 100, 1)} %
@@ -216,10 +220,10 @@ export function MarketView({ zone, params }: { zone: string; params: URLSearchPa
         )}
       </Section>
       <Section title={`Generation by fuel (${region}), ${every} buckets`} load={generation}>
-        {(g) => <GenerationChart nodes={g.seriesList.nodes} tz={tz} />}
+        {(g) => <GenerationChart nodes={g.seriesList.nodes} tz={tz} range={range} />}
       </Section>
       <Section title={`Grid CO₂ intensity (${region}), ${every} buckets`} load={intensity}>
-        {(i) => <IntensityChart intensity={i.gridIntensity} tz={tz} />}
+        {(i) => <IntensityChart intensity={i.gridIntensity} tz={tz} range={range} />}
       </Section>
     </div>
   );

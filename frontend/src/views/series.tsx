@@ -145,6 +145,7 @@ function SamplesTable({ keyName, range, tz }: { keyName: string; range: Range; t
       <p class="zone">
         Raw samples of {keyName} ({result.data.series?.unit}){samples.truncated ? ", the first 200 (zoom in for the rest)" : ""}
       </p>
+      <div class="samples">
       <table data-testid="samples-table" data-rows={samples.timestamps.length}>
         <thead>
           <tr>
@@ -161,6 +162,7 @@ function SamplesTable({ keyName, range, tz }: { keyName: string; range: Range; t
           ))}
         </tbody>
       </table>
+      </div>
     </>
   );
 }

@@ -116,8 +116,10 @@ function stack(...columns: number[][]): number[][] {
 
 function EnergyChart({ buckets, range, tz }: { buckets: KpiValuesFragment[]; range: Range; tz: string }) {
   const { data, series } = useMemo(() => {
-    const x = buckets.map((b) => Date.parse(b.start) / 1000);
+    // One extra x at the period's end closes the production step line; it has no bar.
+    const x = [...buckets.map((b) => Date.parse(b.start) / 1000), range.to / 1000];
     const col = (f: (b: KpiValuesFragment) => number) => buckets.map(f);
+    const closed = (values: number[]) => [...values, null];
     const solarUsed = col((b) => Math.max(0, b.selfSupply - b.batteryDischarge));
     const discharge = col((b) => b.batteryDischarge);
     const imported = col((b) => b.gridImport);
@@ -127,7 +129,7 @@ function EnergyChart({ buckets, range, tz }: { buckets: KpiValuesFragment[]; ran
     const [down1, down2] = stack(exported, charged) as [number[], number[]];
     // Stacks are drawn as cumulative bars, tallest first; the legend shows each flow's own value.
     const raw = [imported, discharge, solarUsed, charged, exported, col((b) => b.production)];
-    const bars = uPlot.paths.bars!({ size: [0.85, 80], align: 1 });
+    const bars = uPlot.paths.bars!({ size: [0.85, 400], align: 1 });
     const flow = (label: string, color: string, i: number): uPlot.Series => ({
       label,
       fill: color,
@@ -153,9 +155,14 @@ function EnergyChart({ buckets, range, tz }: { buckets: KpiValuesFragment[]; ran
         value: (_u, v) => formatWithUnit(v, "kWh", 2),
       },
     ];
-    const data: uPlot.AlignedData = [x, up3, up2, up1, down2, down1, raw[5]!];
+    const production = raw[5]!;
+    const data: uPlot.AlignedData = [
+      x,
+      ...[up3, up2, up1, down2, down1].map(closed),
+      [...production, production[production.length - 1] ?? null],
+    ];
     return { data, series };
-  }, [buckets]);
+  }, [buckets, range]);
   const axes = useMemo<uPlot.Axis[]>(() => [{ label: "kWh per bucket", values: (_u, ticks) => ticks.map((t) => formatNumber(t, 1)) }], []);
   const scales = { x: { time: true, range: (): uPlot.Range.MinMax => [range.from / 1000, range.to / 1000] } };
   return <Chart testid="chart-site-energy" tz={tz} data={data} series={series} axes={axes} points={buckets.length} scales={scales} />;
