@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -53,6 +54,16 @@ NOT_BUILT = (
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
+class _Assets(StaticFiles):
+    """Static files whose 404 is a response (so it gets the headers), not an exception."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            return PlainTextResponse(exc.detail, exc.status_code)
+
+
 class _SecurityHeaders:
     """Adds the security headers (and a cache policy) to every response of the wrapped app."""
 
@@ -65,7 +76,8 @@ class _SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.update(SECURITY_HEADERS)
-                headers.setdefault("Cache-Control", self.cache_control)
+                if message["status"] == 200:
+                    headers.setdefault("Cache-Control", self.cache_control)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -120,7 +132,7 @@ def frontend_routes(directory: Path = STATIC_DIR) -> list[BaseRoute]:
     pages = FrontendPages(directory)
     if (directory / "assets").is_dir():
         assets: BaseRoute = Mount(
-            "/assets", app=_SecurityHeaders(StaticFiles(directory=directory / "assets"), _IMMUTABLE)
+            "/assets", app=_SecurityHeaders(_Assets(directory=directory / "assets"), _IMMUTABLE)
         )
     else:
         assets = Route("/assets/{path:path}", _not_built)

@@ -1,0 +1,91 @@
+"""The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against the
+real gateway with the demo data on the real PostgreSQL (frontend/e2e/run.mjs has the checks).
+
+Needs the built frontend (`npm ci && npm run build` in frontend/) and /usr/bin/chromium;
+scripts/test provides both. Outside CI a missing one skips the test, in CI it fails.
+Screenshots of every view are kept in frontend/e2e/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from pydantic import SecretStr
+
+from db.engine import Database
+from gateway.app import create_app, pool_from
+from gateway.demo import load_demo
+from gateway.frontend import STATIC_DIR
+from gateway.schema import served_schema
+from gateway.settings import Settings
+from tests.conftest import _free_port, fresh_database
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _require(ready: bool, reason: str) -> None:
+    if not ready:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _node() -> str:
+    """The node binary, once everything the browser run needs is there."""
+    _require((STATIC_DIR / "index.html").is_file(), "frontend not built (npm run build)")
+    _require((FRONTEND / "node_modules" / "playwright-core").is_dir(), "npm ci not run")
+    _require(Path(CHROMIUM).is_file(), f"no Chromium at {CHROMIUM}")
+    node = shutil.which("node")
+    _require(node is not None, "no node on PATH")
+    assert node is not None
+    return node
+
+
+async def test_dashboard_views_in_chromium() -> None:
+    node = _node()
+
+    async with fresh_database("gw_e2e") as url:
+        settings = Settings(env="dev", database_url=SecretStr(url))
+        database = Database(url, pool_from(settings))
+        try:
+            await database.start()
+            await load_demo(served_schema(settings), database)
+        finally:
+            await database.dispose()
+
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not server.started:
+                assert time.monotonic() < deadline and thread.is_alive(), "gateway did not start"
+                await asyncio.sleep(0.05)
+            env = {**os.environ, "BASE_URL": f"http://127.0.0.1:{port}", "CHROMIUM": CHROMIUM}
+            run = await asyncio.to_thread(
+                subprocess.run,
+                [node, "e2e/run.mjs"],
+                cwd=FRONTEND,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
+        finally:
+            server.should_exit = True
+            await asyncio.to_thread(thread.join, 30)
+    print(run.stdout)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert " 0 outside 127.0.0.1" in run.stdout
