@@ -12,6 +12,7 @@ from pathlib import Path
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -132,7 +133,10 @@ def frontend_routes(directory: Path = STATIC_DIR) -> list[BaseRoute]:
     pages = FrontendPages(directory)
     if (directory / "assets").is_dir():
         assets: BaseRoute = Mount(
-            "/assets", app=_SecurityHeaders(_Assets(directory=directory / "assets"), _IMMUTABLE)
+            "/assets",
+            app=_SecurityHeaders(
+                GZipMiddleware(_Assets(directory=directory / "assets")), _IMMUTABLE
+            ),
         )
     else:
         assets = Route("/assets/{path:path}", _not_built)

@@ -28,7 +28,7 @@ def build(tmp_path: Path) -> Path:
     (tmp_path / "assets").mkdir()
     (tmp_path / "index.html").write_text(INDEX)
     (tmp_path / "graphiql.html").write_text(GRAPHIQL)
-    (tmp_path / "assets" / "app.js").write_text("console.log('dashboard')")
+    (tmp_path / "assets" / "app.js").write_text("console.log('dashboard');\n" * 100)
     return tmp_path
 
 
@@ -69,6 +69,8 @@ async def test_assets_are_cached_and_carry_the_headers(static_client: httpx.Asyn
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Content-Encoding"] == "gzip"  # httpx asks for it and decodes
+    assert response.text == "console.log('dashboard');\n" * 100
     _has_security_headers(response)
     missing = await static_client.get("/assets/nope.js")
     assert missing.status_code == 404
