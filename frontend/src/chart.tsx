@@ -3,7 +3,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { zoneName } from "./format";
+import { axisTimeLabel, zoneName } from "./format";
 
 export interface ChartProps {
   testid: string;
@@ -39,9 +39,14 @@ export function Chart(props: ChartProps) {
     const opts: uPlot.Options = {
       width: Math.max(300, el.clientWidth),
       height: props.height ?? 320,
+      padding: [12, 28, 0, 0], // room for the last tick's label
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), props.tz),
       series: [{ label: "Time" }, ...props.series],
-      axes: [{ label: caption }, ...(props.axes ?? [{}]).map((a) => ({ size: 70, ...a }))],
+      axes: [
+        // Wall-clock labels in the reader's locale (uPlot's own are US-style).
+        { label: caption, values: (_u, ticks, _s, _d, step) => ticks.map((t) => axisTimeLabel(t * 1000, step * 1000, props.tz)) },
+        ...(props.axes ?? [{}]).map((a) => ({ size: 70, ...a })),
+      ],
       scales: { x: { time: true }, ...props.scales },
       cursor: { drag: { x: !!props.onZoom, y: false, setScale: false } },
       hooks: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { csv, formatNumber, formatPercent, formatTime, formatWithUnit } from "./format";
+import { axisTimeLabel, csv, formatNumber, formatPercent, formatTime, formatWithUnit } from "./format";
 
 describe("numbers", () => {
   it("uses the locale's separators", () => {
@@ -28,6 +28,17 @@ describe("times", () => {
     expect(formatTime(Date.parse("2025-10-26T00:30:00Z"), "Europe/Berlin", "minute", "en-GB")).toBe(
       "26/10/2025, 02:30 CEST",
     );
+  });
+});
+
+describe("axis labels", () => {
+  it("labels ticks on the zone's wall clock at the step's precision", () => {
+    const midnight = Date.parse("2025-10-26T00:00:00+02:00");
+    expect(axisTimeLabel(midnight, 3_600_000, "Europe/Berlin", "en-GB")).toBe("00:00\nSun 26/10");
+    // The repeated 02:00 after the clocks go back.
+    expect(axisTimeLabel(Date.parse("2025-10-26T02:00:00+01:00"), 3_600_000, "Europe/Berlin", "en-GB")).toBe("02:00");
+    expect(axisTimeLabel(midnight, 86_400_000, "Europe/Berlin", "en-GB")).toBe("Sun 26/10");
+    expect(axisTimeLabel(midnight, 30 * 86_400_000, "Europe/Berlin", "en-GB")).toBe("Oct 2025");
   });
 });
 

@@ -52,6 +52,29 @@ export function formatTime(instant: number, tz: string, style: TimeStyle = "minu
   return f.format(new Date(instant));
 }
 
+const axisFormats = new Map<string, Intl.DateTimeFormat>();
+
+function axisFormat(tz: string, options: Intl.DateTimeFormatOptions, locale?: string): Intl.DateTimeFormat {
+  const id = `${locale ?? ""}|${tz}|${JSON.stringify(options)}`;
+  let f = axisFormats.get(id);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { ...options, timeZone: tz });
+    axisFormats.set(id, f);
+  }
+  return f;
+}
+
+/** A time axis tick: the time of day for sub-day steps (with the date under midnight), the
+ * date for daily steps, month and year beyond. */
+export function axisTimeLabel(instant: number, stepMs: number, tz: string, locale?: string): string {
+  const d = new Date(instant);
+  if (stepMs >= 28 * 86_400_000) return axisFormat(tz, { year: "numeric", month: "short" }, locale).format(d);
+  const date = axisFormat(tz, { weekday: "short", day: "2-digit", month: "2-digit" }, locale).format(d);
+  if (stepMs >= 86_400_000) return date;
+  const time = axisFormat(tz, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, locale).format(d);
+  return time === "00:00" ? `${time}\n${date}` : time;
+}
+
 /** The zone's short name at `instant` (e.g. "CEST", "GMT+2"), for axis captions. */
 export function zoneName(instant: number, tz: string, locale?: string): string {
   const part = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: "short" })
