@@ -78,6 +78,10 @@ check("root opens the first site's current week", async (page) => {
   await page.goto(`${BASE}/`);
   await page.waitForURL((u) => u.pathname === "/site/demo" && u.searchParams.has("from"));
   await page.getByTestId("kpi-production").waitFor();
+  // Today is past the demo data: the empty state leads to the week of the latest samples.
+  await page.getByTestId("latest-data").click();
+  await page.waitForURL((u) => u.searchParams.get("from") === "2025-10-27T00:00:00+01:00");
+  assert.equal(await drawn(page, "chart-site-energy"), 7);
 });
 
 check("market week: price, generation and intensity charts", async (page) => {

@@ -1,12 +1,13 @@
 // Site view: one period's energy flows as bars and its KPI totals as cards, with coverage
 // and warnings. Bars follow the site's wall clock (a 25-hour day has 25 hourly bars).
-import { useMemo } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import uPlot from "uplot";
-import { request } from "../api";
+import { ApiError, request } from "../api";
 import { Chart, COLORS } from "../chart";
 import { formatNumber, formatPercent, formatTime, formatWithUnit } from "../format";
 import {
   type KpiValuesFragment,
+  SeriesExtentDocument,
   type SiteKpisQuery,
   SiteKpisDocument,
   type SitesQuery,
@@ -100,6 +101,30 @@ function KpiCards({ kpis, tz }: { kpis: NonNullable<SiteKpisQuery["site"]>["kpis
           <WarningList warnings={general} buckets={kpis.buckets} tz={tz} />
         </section>
       )}
+    </>
+  );
+}
+
+/** An empty period's way out: the week of the site's latest measurement. */
+function LatestData({ site, onRange }: { site: Site; onRange: (range: Range) => void }) {
+  const [problem, setProblem] = useState<string | null>(null);
+  const key = site.load ?? site.pv ?? site.grid;
+  if (!key) return null;
+  const go = async () => {
+    try {
+      const last = (await request(SeriesExtentDocument, { key }, undefined)).series?.lastTimestamp;
+      if (last) onRange(periodContaining("week", Date.parse(last), site.timezone));
+      else setProblem(`${key} has no samples yet.`);
+    } catch (error) {
+      setProblem(error instanceof ApiError ? error.message : String(error));
+    }
+  };
+  return (
+    <>
+      <button type="button" data-testid="latest-data" onClick={go}>
+        Show the week of the latest data
+      </button>
+      {problem && <span class="zone"> {problem}</span>}
     </>
   );
 }
@@ -218,7 +243,9 @@ export function SiteView({ sites, siteKey, params }: { sites: Site[]; siteKey: s
       {query.state === "ready" && query.data.site && (
         <>
           {query.data.site.kpis.total.coverage === 0 && (
-            <Empty>No measurements of this site in this period. Try another period.</Empty>
+            <Empty>
+              No measurements of this site in this period. <LatestData site={site} onRange={change} />
+            </Empty>
           )}
           <KpiCards kpis={query.data.site.kpis} tz={tz} />
           <EnergyChart buckets={query.data.site.kpis.buckets} range={range} tz={tz} />
