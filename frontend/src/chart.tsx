@@ -50,7 +50,12 @@ export function Chart(props: ChartProps) {
       scales: { x: { time: true }, ...props.scales },
       cursor: { drag: { x: !!props.onZoom, y: false, setScale: false } },
       hooks: {
-        draw: [() => el.setAttribute("data-drawn", "true")],
+        draw: [
+          () => {
+            el.setAttribute("data-drawn", "true");
+            el.dataset.drawnAt ??= String(Math.round(performance.now())); // ms since navigation, for bench/
+          },
+        ],
         setSelect: [
           (u) => {
             if (u.select.width < 5 || !onZoom.current) return;

@@ -63,7 +63,10 @@ function App() {
   const firstSite = sites.state === "ready" ? sites.data.sites[0]?.key : undefined;
 
   let body;
-  if (sites.state === "loading") body = <Loading what="sites" />;
+  if (sites.state !== "error" && path.startsWith("/site/")) {
+    const list = sites.state === "ready" ? sites.data.sites : null;
+    body = <SiteView sites={list} siteKey={decodeURIComponent(path.slice(6))} params={params} />;
+  } else if (sites.state === "loading") body = <Loading what="sites" />;
   else if (sites.state === "error") {
     const needKey = sites.error.kind === "unauthenticated" || sites.error.kind === "forbidden";
     body = (
@@ -72,8 +75,6 @@ function App() {
         {needKey && <KeyForm onSaved={retry} reason={sites.error.kind === "forbidden" ? "This key lacks the read scope." : undefined} />}
       </>
     );
-  } else if (path.startsWith("/site/")) {
-    body = <SiteView sites={sites.data.sites} siteKey={decodeURIComponent(path.slice(6))} params={params} />;
   } else if (path.startsWith("/market/")) {
     body = <MarketView zone={decodeURIComponent(path.slice(8))} params={params} />;
   } else if (path === "/series") {

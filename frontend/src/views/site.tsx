@@ -193,28 +193,35 @@ function EnergyChart({ buckets, range, tz }: { buckets: KpiValuesFragment[]; ran
   return <Chart testid="chart-site-energy" tz={tz} data={data} series={series} axes={axes} points={buckets.length} scales={scales} />;
 }
 
-export function SiteView({ sites, siteKey, params }: { sites: Site[]; siteKey: string; params: URLSearchParams }) {
-  const site = sites.find((s) => s.key === siteKey);
+export function SiteView({ sites, siteKey, params }: { sites: Site[] | null; siteKey: string; params: URLSearchParams }) {
+  const site = sites?.find((s) => s.key === siteKey);
   const tz = site?.timezone ?? "UTC";
-  const from = parseRfc3339(params.get("from"));
-  const to = parseRfc3339(params.get("to"));
-  const range: Range = from !== null && to !== null && to > from ? { from, to } : periodContaining("week", Date.now(), tz);
+  const fromText = params.get("from");
+  const toText = params.get("to");
   const everyParam = params.get("every");
+  const from = parseRfc3339(fromText);
+  const to = parseRfc3339(toText);
+  const valid = from !== null && to !== null && to > from;
+  const range: Range = valid ? { from, to } : periodContaining("week", Date.now(), tz);
   const every = isDuration(everyParam) ? everyParam : everyForPeriod(kindOf(range, tz), range);
-  const url = href(`/site/${encodeURIComponent(siteKey)}`, { from: toRfc3339(range.from, tz), to: toRfc3339(range.to, tz), every });
-  const complete = site !== undefined && from !== null && to !== null && everyParam === every;
-  if (site && !complete) navigate(url, true);
-
-  const query = useLoad(complete ? url : null, (signal) =>
-    request(SiteKpisDocument, { site: siteKey, from: toRfc3339(range.from, tz), to: toRfc3339(range.to, tz), every }, signal),
+  const path = `/site/${encodeURIComponent(siteKey)}`;
+  // A complete URL is requested as it stands, in parallel with the site list; an incomplete
+  // one is completed (in the site's zone) once the list has arrived.
+  const complete = valid && isDuration(everyParam);
+  if (site && !complete) {
+    navigate(href(path, { from: toRfc3339(range.from, tz), to: toRfc3339(range.to, tz), every }), true);
+  }
+  const query = useLoad(complete ? `${siteKey}|${fromText}|${toText}|${every}` : null, (signal) =>
+    request(SiteKpisDocument, { site: siteKey, from: fromText!, to: toText!, every }, signal),
   );
 
+  if (sites === null) return <Loading what="sites" />;
   if (!site) {
     return <Empty>There is no site “{siteKey}”. Pick one of the sites above.</Empty>;
   }
   const change = (next: Range) => {
     const kind = kindOf(next, tz);
-    navigate(href(url.split("?")[0]!, { from: toRfc3339(next.from, tz), to: toRfc3339(next.to, tz), every: everyForPeriod(kind, next) }));
+    navigate(href(path, { from: toRfc3339(next.from, tz), to: toRfc3339(next.to, tz), every: everyForPeriod(kind, next) }));
   };
   return (
     <div class="view site" data-testid="view-site">
