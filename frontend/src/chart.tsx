@@ -82,6 +82,23 @@ export function Chart(props: ChartProps) {
   return <div class="chart" ref={box} data-testid={props.testid} data-points={props.points} />;
 }
 
+export interface TimeColumn {
+  starts: readonly string[];
+  values: readonly (number | null | undefined)[] | null | undefined;
+}
+
+/** Columns with their own bucket starts on one x axis (epoch seconds, the union of all
+ * starts); a column without a value at some x gets null there. */
+export function alignColumns(columns: readonly TimeColumn[]): uPlot.AlignedData {
+  const seconds = columns.map((c) => c.starts.map((s) => Date.parse(s) / 1000));
+  const x = [...new Set(seconds.flat())].sort((a, b) => a - b);
+  const aligned = columns.map((c, j) => {
+    const byTime = new Map(seconds[j]!.map((t, i) => [t, c.values?.[i] ?? null] as const));
+    return x.map((t) => byTime.get(t) ?? null);
+  });
+  return [x, ...aligned];
+}
+
 export const COLORS = {
   solar: "#f4b400",
   selfSupply: "#f4b400",

@@ -3,7 +3,7 @@
 import { useMemo } from "preact/hooks";
 import uPlot from "uplot";
 import { request } from "../api";
-import { Chart, COLORS } from "../chart";
+import { alignColumns, Chart, COLORS } from "../chart";
 import { formatNumber, formatTime, formatWithUnit } from "../format";
 import {
   GenerationDocument,
@@ -53,12 +53,8 @@ function Section<T>({ title, load, children }: { title: string; load: Loadable<T
 
 function PriceChart({ hour, quarter, tz, range }: { hour: Price | null; quarter: Price | null; tz: string; range: Range }) {
   const { data, series, points } = useMemo(() => {
-    const parts = [hour, quarter].filter((p): p is Price => p !== null);
-    const x = [...new Set(parts.flatMap((p) => seconds(p.starts)))].sort((a, b) => a - b);
-    const column = (p: Price | null) => {
-      const byTime = new Map(p ? seconds(p.starts).map((t, i) => [t, p.eurPerMwh[i] ?? null] as const) : []);
-      return x.map((t) => byTime.get(t) ?? null);
-    };
+    const column = (p: Price | null) => ({ starts: p?.starts ?? [], values: p?.eurPerMwh });
+    const data = alignColumns([column(quarter), column(hour)]);
     const line = (label: string, color: string, width: number): uPlot.Series => ({
       label,
       stroke: color,
@@ -69,9 +65,9 @@ function PriceChart({ hour, quarter, tz, range }: { hour: Price | null; quarter:
       value: (_u, v) => formatWithUnit(v, "EUR/MWh", 2),
     });
     return {
-      data: [x, column(quarter), column(hour)] as uPlot.AlignedData,
+      data,
       series: [line(`Quarter-hour ${quarter?.key ?? "(none)"}`, COLORS.priceQuarter, 1), line(`Hour ${hour?.key ?? "(none)"}`, COLORS.price, 2)],
-      points: x.length,
+      points: data[0].length,
     };
   }, [hour, quarter]);
   return (

@@ -3,7 +3,7 @@
 import { useMemo, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { request } from "../api";
-import { Chart } from "../chart";
+import { alignColumns, Chart } from "../chart";
 import { csv, formatNumber, formatTime, formatWithUnit } from "../format";
 import {
   type Fill,
@@ -178,12 +178,9 @@ function download(name: string, text: string): void {
 
 function Plot({ plotted, range, tz, every, onZoom }: { plotted: Plotted[]; range: Range; tz: string; every: string; onZoom: (r: Range) => void }) {
   const { data, series, axes, x } = useMemo(() => {
-    const x = [...new Set(plotted.flatMap((p) => p.aggregate.starts.map((s) => Date.parse(s) / 1000)))].sort((a, b) => a - b);
+    const data = alignColumns(plotted.map((p) => ({ starts: p.aggregate.starts, values: p.aggregate.avg })));
+    const x = data[0] as number[];
     const units = [...new Set(plotted.map((p) => p.unit))];
-    const columns = plotted.map((p) => {
-      const byTime = new Map(p.aggregate.starts.map((s, i) => [Date.parse(s) / 1000, p.aggregate.avg?.[i] ?? null] as const));
-      return x.map((t) => byTime.get(t) ?? null);
-    });
     const series = plotted.map(
       (p, i): uPlot.Series => ({
         label: `${p.key} (${p.unit})`,
@@ -195,7 +192,7 @@ function Plot({ plotted, range, tz, every, onZoom }: { plotted: Plotted[]; range
       }),
     );
     const axes = units.map((u, i): uPlot.Axis => ({ scale: u, label: u, side: i === 0 ? 3 : 1, grid: { show: i === 0 }, values: (_u, t) => t.map((v) => formatNumber(v, 1)) }));
-    return { data: [x, ...columns] as uPlot.AlignedData, series, axes, x };
+    return { data, series, axes, x };
   }, [plotted]);
 
   const exportCsv = () => {
