@@ -166,6 +166,32 @@ check(
   /status of 401/,
 );
 
+// Production mode (PROD_BASE_URL, with a read and an ingest-only key): the dashboard asks for a
+// key, says when a key lacks the read scope, and works with a read key.
+const PROD = process.env.PROD_BASE_URL;
+if (PROD) {
+  check(
+    "production: asks for a key, refuses one without the read scope, works with a read key",
+    async (page) => {
+      await page.goto(`${PROD}/site/demo?${q({ ...DST_DAY, every: "PT1H" })}`);
+      await page.getByTestId("error-unauthenticated").waitFor();
+      await page.getByTestId("key-input").fill(process.env.INGEST_KEY);
+      await page.getByTestId("key-form").locator("button").click();
+      await page.getByTestId("error-forbidden").waitFor();
+      assert.match(await page.getByTestId("key-form").innerText(), /lacks the read scope/);
+      await page.screenshot({ path: join(SHOTS, "production-forbidden.png") });
+      await page.getByTestId("key-input").fill(process.env.READ_KEY);
+      await page.getByTestId("key-form").locator("button").click();
+      assert.equal(await drawn(page, "chart-site-energy"), 25);
+      assert.ok(!page.url().includes("egw_"));
+      // GraphiQL is a development tool: production has no introspection to feed it.
+      const ide = await page.goto(`${PROD}/graphql`);
+      assert.notEqual(ide.status(), 200);
+    },
+    /status of 40[134]/,
+  );
+}
+
 const browser = await launch();
 let failed = 0;
 try {

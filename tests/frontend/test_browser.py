@@ -24,8 +24,10 @@ from db.engine import Database
 from gateway.app import create_app, pool_from
 from gateway.demo import load_demo
 from gateway.frontend import STATIC_DIR
+from gateway.keys import issue_key
 from gateway.schema import served_schema
 from gateway.settings import Settings
+from resolvers.auth import Scope
 from tests.conftest import _free_port, fresh_database
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -50,30 +52,46 @@ def _node() -> str:
     return node
 
 
+def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
 async def test_dashboard_views_in_chromium() -> None:
     node = _node()
 
     async with fresh_database("gw_e2e") as url:
-        settings = Settings(env="dev", database_url=SecretStr(url))
-        database = Database(url, pool_from(settings))
+        dev = Settings(env="dev", database_url=SecretStr(url))
+        database = Database(url, pool_from(dev))
         try:
             await database.start()
-            await load_demo(served_schema(settings), database)
+            await load_demo(served_schema(dev), database)
+            read = (await issue_key(database, [Scope.READ], name="e2e-read")).token
+            ingest = (await issue_key(database, [Scope.INGEST], name="e2e-ingest")).token
         finally:
             await database.dispose()
-
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-        thread.start()
+        # The same data served twice: development (anonymous reads, GraphiQL) and production
+        # (API keys), both on loopback ports.
+        servers = [_serve(dev), _serve(Settings(env="prod", database_url=SecretStr(url)))]
         try:
-            deadline = time.monotonic() + 20
-            while not server.started:
-                assert time.monotonic() < deadline and thread.is_alive(), "gateway did not start"
-                await asyncio.sleep(0.05)
-            env = {**os.environ, "BASE_URL": f"http://127.0.0.1:{port}", "CHROMIUM": CHROMIUM}
+            for server, thread, _ in servers:
+                deadline = time.monotonic() + 20
+                while not server.started:
+                    assert time.monotonic() < deadline and thread.is_alive(), "no gateway"
+                    await asyncio.sleep(0.05)
+            env = {
+                **os.environ,
+                "BASE_URL": servers[0][2],
+                "PROD_BASE_URL": servers[1][2],
+                "READ_KEY": read,
+                "INGEST_KEY": ingest,
+                "CHROMIUM": CHROMIUM,
+            }
             run = await asyncio.to_thread(
                 subprocess.run,
                 [node, "e2e/run.mjs"],
@@ -84,8 +102,9 @@ async def test_dashboard_views_in_chromium() -> None:
                 timeout=240,
             )
         finally:
-            server.should_exit = True
-            await asyncio.to_thread(thread.join, 30)
+            for server, thread, _ in servers:
+                server.should_exit = True
+                await asyncio.to_thread(thread.join, 30)
     print(run.stdout)
     assert run.returncode == 0, run.stdout + run.stderr
     assert " 0 outside 127.0.0.1" in run.stdout
