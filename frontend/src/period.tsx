@@ -23,7 +23,6 @@ export function PeriodPicker(props: { range: Range; tz: string; onChange: (range
   const kind = kindOf(range, tz);
   const [custom, setCustom] = useState(kind === "custom");
   const [draft, setDraft] = useState({ from: localInput(range.from, tz), to: localInput(range.to, tz) });
-  const anchor = kind === "custom" ? range.from : range.from;
 
   const applyCustom = (event: Event) => {
     event.preventDefault();
@@ -43,7 +42,7 @@ export function PeriodPicker(props: { range: Range; tz: string; onChange: (range
             data-testid={`period-${k}`}
             onClick={() => {
               setCustom(false);
-              onChange(periodContaining(k, anchor, tz));
+              onChange(periodContaining(k, range.from, tz));
             }}
           >
             {k[0]!.toUpperCase() + k.slice(1)}
