@@ -63,7 +63,7 @@ check("site DST day: 25 hourly bars on 2025-10-26", async (page) => {
   await page.screenshot({ path: join(SHOTS, "site-dst-day.png"), fullPage: true });
 });
 
-check("site period picker moves by a calendar day and updates the URL", async (page) => {
+check("site period picker: next day, week, month, year; the URL follows", async (page) => {
   await page.goto(`${BASE}/site/demo?${q({ ...DST_DAY, every: "PT1H" })}`);
   await drawn(page, "chart-site-energy");
   await page.getByTestId("period-next").click();
@@ -72,6 +72,20 @@ check("site period picker moves by a calendar day and updates the URL", async (p
   await page.getByTestId("period-week").click();
   await page.waitForURL((u) => u.searchParams.get("every") === "P1D");
   assert.equal(await drawn(page, "chart-site-energy"), 7);
+  await page.getByTestId("period-month").click();
+  await page.waitForURL((u) => u.searchParams.get("from") === "2025-10-01T00:00:00+02:00");
+  assert.equal(await drawn(page, "chart-site-energy"), 31);
+  // October starts five days before the demo data: the warnings sit on the figures they
+  // concern, one line per code and quantity, the five empty days folded into it.
+  const price = page.getByTestId("kpi-importCost").locator('[data-code="MISSING_PRICE"]');
+  assert.equal(await price.count(), 1);
+  assert.match(await price.innerText(), /in 5 buckets/);
+  assert.equal(await page.getByTestId("kpi-co2Import").locator('[data-code="MISSING_INTENSITY"]').count(), 1);
+  assert.equal(await page.locator('.general-warnings [data-code="LOW_COVERAGE"]').count(), 3);
+  await page.screenshot({ path: join(SHOTS, "site-month-warnings.png"), fullPage: true });
+  await page.getByTestId("period-year").click();
+  await page.waitForURL((u) => u.searchParams.get("every") === "P1M");
+  assert.equal(await drawn(page, "chart-site-energy"), 12);
 });
 
 check("root opens the first site's current week", async (page) => {

@@ -58,18 +58,41 @@ function show(kind: Kind, value: number | null | undefined): string {
   }
 }
 
+/** Warnings grouped by level, code and quantity: the period-level message, and the buckets concerned
+ * (folded when there are several), so a month of missing prices stays one line. */
 function WarningList({ warnings, buckets, tz }: { warnings: Warning[]; buckets: KpiValuesFragment[]; tz: string }) {
+  const groups = new Map<string, Warning[]>();
+  for (const w of warnings) {
+    const id = `${w.level} ${w.code} ${w.quantity ?? ""}`;
+    groups.set(id, [...(groups.get(id) ?? []), w]);
+  }
+  const when = (w: Warning) =>
+    w.bucket !== null && w.bucket !== undefined && buckets[w.bucket] ? formatTime(Date.parse(buckets[w.bucket]!.start), tz) : "";
   return (
     <ul class="warnings">
-      {warnings.map((w, i) => (
-        <li key={i} class={`warning ${w.level.toLowerCase()}`} data-testid="kpi-warning" data-code={w.code}>
-          <strong>{w.level === "ERROR" ? "Error" : "Warning"}</strong> {w.code}
-          {w.bucket !== null && w.bucket !== undefined && buckets[w.bucket]
-            ? ` (${formatTime(Date.parse(buckets[w.bucket]!.start), tz)})`
-            : ""}
-          : {w.message}
-        </li>
-      ))}
+      {[...groups.values()].map((group) => {
+        const first = group[0]!;
+        const total = group.find((w) => w.bucket === null || w.bucket === undefined);
+        const perBucket = group.filter((w) => w !== total);
+        return (
+          <li key={`${first.level}${first.code}${first.quantity ?? ""}`} class={`warning ${first.level.toLowerCase()}`} data-testid="kpi-warning" data-code={first.code}>
+            <strong>{first.level === "ERROR" ? "Error" : "Warning"}</strong> {first.code}: {(total ?? first).message}
+            {perBucket.length === 1 && ` (${when(perBucket[0]!)})`}
+            {perBucket.length > 1 && (
+              <details>
+                <summary>in {perBucket.length} buckets</summary>
+                <ul>
+                  {perBucket.map((w, i) => (
+                    <li key={i}>
+                      {when(w)}: {w.message}
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            )}
+          </li>
+        );
+      })}
     </ul>
   );
 }
