@@ -51,6 +51,10 @@ NOT_BUILT = (
     "The dashboard is not built. Run `npm ci && npm run build` in frontend/ "
     "(see docs/frontend.md); the GraphQL API at /graphql works without it."
 )
+IDE_OFF = (
+    "The query IDE is served in development mode only (production has no introspection). "
+    "Send GraphQL requests with POST to this URL; the dashboard is at /."
+)
 # Hashed file names never change content: cache for a year. Pages are revalidated.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -114,14 +118,13 @@ class GraphiQLPage:
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.enabled
-            and scope["method"] == "GET"
-            and "text/html" in Headers(scope=scope).get("accept", "")
-        ):
+        browser = scope["method"] == "GET" and "text/html" in Headers(scope=scope).get("accept", "")
+        if browser and self.enabled:
             await self.pages.page("graphiql.html")(scope, receive, send)
-            return
-        await self.api(scope, receive, send)
+        elif browser:
+            await PlainTextResponse(IDE_OFF, 404, headers=SECURITY_HEADERS)(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
 
 
 async def _not_built(request: Request) -> Response:

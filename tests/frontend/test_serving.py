@@ -15,7 +15,7 @@ import pytest
 from starlette.applications import Starlette
 
 import gateway.app
-from gateway.frontend import NOT_BUILT, SECURITY_HEADERS, frontend_routes
+from gateway.frontend import IDE_OFF, NOT_BUILT, SECURITY_HEADERS, frontend_routes
 from gateway.settings import Settings
 from tests.conftest import client_for, started_app
 
@@ -122,7 +122,9 @@ async def test_production_serves_the_dashboard_but_no_graphiql(
         assert home.status_code == 200 and home.text == INDEX
         _has_security_headers(home)
         ide = await client.get("/graphql", headers={"Accept": "text/html"})
-        assert ide.status_code != 200 and "graphiql" not in ide.text.lower()
+        assert ide.status_code == 404 and ide.text == IDE_OFF
+        assert "graphiql" not in ide.text.lower()
+        _has_security_headers(ide)
         # The page's API calls need a key: 401 without one (the dashboard then asks for it).
         anonymous = await client.post("/graphql", json={"query": "{ sites { key } }"})
         assert anonymous.status_code == 401
