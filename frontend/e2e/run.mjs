@@ -98,6 +98,13 @@ check("root opens the first site's current week", async (page) => {
   assert.equal(await drawn(page, "chart-site-energy"), 7);
 });
 
+check("an unknown site lists the sites there are", async (page) => {
+  await page.goto(`${BASE}/site/nope`);
+  await page.getByTestId("empty").getByRole("link", { name: /demo-fixed/ }).click();
+  await page.waitForURL((u) => u.pathname === "/site/demo-fixed" && u.searchParams.get("every") === "P1D");
+  await page.getByTestId("kpi-production").waitFor();
+});
+
 check("market week: price, generation and intensity charts", async (page) => {
   await page.goto(`${BASE}/market/DE-LU?${q(WEEK)}`);
   // 169 hours, and the quarter-hours between them on the same axis.

@@ -240,7 +240,20 @@ export function SiteView({ sites, siteKey, params }: { sites: Site[] | null; sit
 
   if (sites === null) return <Loading what="sites" />;
   if (!site) {
-    return <Empty>There is no site “{siteKey}”. Pick one of the sites above.</Empty>;
+    return (
+      <Empty>
+        There is no site “{siteKey}”.{" "}
+        {sites.length ? "Sites: " : "No sites yet: create one with the upsertSite mutation."}
+        {sites.map((s, i) => (
+          <span key={s.key}>
+            {i > 0 && ", "}
+            <a href={`/site/${encodeURIComponent(s.key)}`} onClick={(e) => (e.preventDefault(), navigate(`/site/${encodeURIComponent(s.key)}`))}>
+              {s.name} ({s.key})
+            </a>
+          </span>
+        ))}
+      </Empty>
+    );
   }
   const change = (next: Range) => {
     const kind = kindOf(next, tz);
