@@ -1,15 +1,29 @@
 # syntax=docker/dockerfile:1
-# The gateway image: build the wheel in one stage, install only the wheel in the next.
+# The gateway image: build the dashboard (frontend/) with Node, build the wheel that carries it,
+# install only the wheel in the last stage (docs/frontend.md, "Container").
 # Build from the repository root:  docker build -f docker/gateway.Dockerfile -t energy-gateway .
 # Python 3.11 is what CI tests; the tag is pinned (a digest pin is better once the image
 # registry is reachable from where the image is built).
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+# Node 20, as CI builds the frontend with.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+FROM ${NODE_IMAGE} AS frontend
+WORKDIR /src/frontend
+# Dependencies first (cached while only sources change), exactly as the lock file says.
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY schema.graphql /src/schema.graphql
+COPY frontend ./
+# Writes /src/gateway/static (vite.config.ts: outDir ../gateway/static).
+RUN npm run build
 
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 RUN pip install --no-cache-dir build==1.6.1
 COPY pyproject.toml README.md schema.graphql ./
 COPY gateway ./gateway
+COPY --from=frontend /src/gateway/static ./gateway/static
 COPY resolvers ./resolvers
 COPY db ./db
 COPY scrapers ./scrapers

@@ -62,7 +62,8 @@ def _dev(settings: Settings, host: str, port: int) -> None:
         _migrate(url)
         points = asyncio.run(_load_demo(settings))
         print(f"demo data loaded: {points} points through the ingest mutation")
-        print(f"\nGraphiQL: http://{host}:{port}/graphql\n\nTry this query:\n{EXAMPLE_QUERY}\n")
+        print(f"\nDashboard: http://{host}:{port}/  (built by scripts/frontend)")
+        print(f"GraphiQL: http://{host}:{port}/graphql\n\nTry this query:\n{EXAMPLE_QUERY}\n")
         _serve(settings, host, port)
     except KeyboardInterrupt:
         pass

@@ -1,4 +1,5 @@
-"""The app factory: one Starlette app with /graphql, /healthz, /readyz and /metrics."""
+"""The app factory: one Starlette app with /graphql, /healthz, /readyz, /metrics and the
+dashboard's pages (gateway.frontend)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator, AuthError, ScopeMap
 from gateway.endpoint import GraphQLEndpoint, error_response
+from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
 from gateway.graphql_app import GatewayGraphQL
 from gateway.health import Lifecycle, health_endpoints
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
@@ -123,10 +125,15 @@ def create_app(settings: Settings) -> Starlette:
         )
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                GraphiQLPage(graphql, FrontendPages(STATIC_DIR), enabled=settings.dev),
+                methods=["GET", "POST"],
+            ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            *frontend_routes(STATIC_DIR),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -50,7 +50,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
     ) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if dev else None,
+            graphql_ide=None,  # the bundled page of gateway.frontend, no CDN
             allow_queries_via_get=False,
             multipart_uploads_enabled=False,
             subscription_protocols=(),

@@ -600,3 +600,26 @@ def test_k8s_environment_matches_settings(
     deployment_docs = deployment_doc()
     for secret in referenced_secrets:
         assert f"create secret generic {secret}" in deployment_docs, secret
+
+
+# --- the dashboard in the gateway image (docs/frontend.md) -------------------------------
+
+
+def test_gateway_image_builds_and_carries_the_dashboard() -> None:
+    """A pinned Node stage builds frontend/ from its lock file; the wheel stage copies the
+    build to gateway/static before `build --wheel`, and the wheel names it as an artifact."""
+    instructions = dockerfile_instructions(DOCKER / "gateway.Dockerfile")
+    args = dict(a.split("=", 1) for i, a in instructions if i == "ARG" and "=" in a)
+    assert image_is_pinned(args["NODE_IMAGE"]) and args["NODE_IMAGE"].startswith("node:20.")
+    runs = [a for i, a in instructions if i == "RUN"]
+    assert any(a.startswith("npm ci") for a in runs), "npm ci: install exactly the lock file"
+    assert "npm run build" in runs
+    copies = [a for i, a in instructions if i == "COPY"]
+    assert "frontend/package.json frontend/package-lock.json ./" in copies
+    static = copies.index("--from=frontend /src/gateway/static ./gateway/static")
+    wheel = instructions.index(("RUN", "python -m build --wheel --outdir /dist ."))
+    assert instructions.index(("COPY", copies[static])) < wheel
+    assert (ROOT / "frontend" / "package-lock.json").is_file()
+    assert "../gateway/static" in (ROOT / "frontend" / "vite.config.ts").read_text()
+    wheel_config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    assert "gateway/static/" in wheel_config["targets"]["wheel"]["artifacts"]

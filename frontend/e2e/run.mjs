@@ -1,0 +1,239 @@
+// End-to-end checks of the dashboard in a real browser against a running gateway with the
+// demo data: BASE_URL=http://127.0.0.1:8000 node e2e/run.mjs. Screenshots of every view go to
+// SCREENSHOT_DIR (default e2e/screenshots). Exits 1 if any check fails.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { launch } from "./browser.mjs";
+
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8000";
+const SHOTS = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, "screenshots");
+mkdirSync(SHOTS, { recursive: true });
+
+const WEEK = { from: "2025-10-20T00:00:00+02:00", to: "2025-10-27T00:00:00+01:00" };
+const DST_DAY = { from: "2025-10-26T00:00:00+02:00", to: "2025-10-27T00:00:00+01:00" };
+const KPIS = [
+  "production", "consumption", "gridImport", "gridExport", "selfConsumptionRate",
+  "autarky", "importCost", "feedInRevenue", "savings", "co2Import",
+];
+
+const q = (params) => new URLSearchParams(params).toString();
+
+async function api(query, variables) {
+  const response = await fetch(`${BASE}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data;
+}
+
+async function drawn(page, testid) {
+  const chart = page.getByTestId(testid);
+  await chart.locator("canvas").waitFor({ timeout: 20_000 });
+  await page.waitForSelector(`[data-testid="${testid}"][data-drawn="true"]`, { timeout: 20_000 });
+  return Number(await chart.getAttribute("data-points"));
+}
+
+const checks = [];
+// `allow`: console errors the check provokes on purpose (e.g. the browser logging a 401).
+const check = (name, fn, allow = null) => checks.push({ name, fn, allow });
+
+check("site week: cards equal the API's totals", async (page) => {
+  await page.goto(`${BASE}/site/demo?${q({ ...WEEK, every: "P1D" })}`);
+  assert.equal(await drawn(page, "chart-site-energy"), 7);
+  const data = await api(
+    `query($from: DateTime!, $to: DateTime!) { site(key: "demo") { kpis(from: $from, to: $to, every: "P1D") {
+      total { ${KPIS.join(" ")} } } } }`,
+    WEEK,
+  );
+  for (const name of KPIS) {
+    const shown = await page.getByTestId(`kpi-${name}`).getAttribute("data-value");
+    const expected = data.site.kpis.total[name];
+    assert.equal(shown === "" ? null : Number(shown), expected, `kpi-${name}`);
+  }
+  await page.screenshot({ path: join(SHOTS, "site-week.png"), fullPage: true });
+});
+
+check("site DST day: 25 hourly bars on 2025-10-26", async (page) => {
+  await page.goto(`${BASE}/site/demo?${q({ ...DST_DAY, every: "PT1H" })}`);
+  assert.equal(await drawn(page, "chart-site-energy"), 25);
+  await page.screenshot({ path: join(SHOTS, "site-dst-day.png"), fullPage: true });
+});
+
+check("site period picker: next day, week, month, year; the URL follows", async (page) => {
+  await page.goto(`${BASE}/site/demo?${q({ ...DST_DAY, every: "PT1H" })}`);
+  await drawn(page, "chart-site-energy");
+  await page.getByTestId("period-next").click();
+  await page.waitForURL((u) => u.searchParams.get("from") === "2025-10-27T00:00:00+01:00");
+  assert.equal(await drawn(page, "chart-site-energy"), 24);
+  await page.getByTestId("period-week").click();
+  await page.waitForURL((u) => u.searchParams.get("every") === "P1D");
+  assert.equal(await drawn(page, "chart-site-energy"), 7);
+  await page.getByTestId("period-month").click();
+  await page.waitForURL((u) => u.searchParams.get("from") === "2025-10-01T00:00:00+02:00");
+  assert.equal(await drawn(page, "chart-site-energy"), 31);
+  // October starts five days before the demo data: the warnings sit on the figures they
+  // concern, one line per code and quantity, the five empty days folded into it.
+  const price = page.getByTestId("kpi-importCost").locator('[data-code="MISSING_PRICE"]');
+  assert.equal(await price.count(), 1);
+  assert.match(await price.innerText(), /in 5 buckets/);
+  assert.equal(await page.getByTestId("kpi-co2Import").locator('[data-code="MISSING_INTENSITY"]').count(), 1);
+  assert.equal(await page.locator('.general-warnings [data-code="LOW_COVERAGE"]').count(), 3);
+  await page.screenshot({ path: join(SHOTS, "site-month-warnings.png"), fullPage: true });
+  await page.getByTestId("period-year").click();
+  await page.waitForURL((u) => u.searchParams.get("every") === "P1M");
+  assert.equal(await drawn(page, "chart-site-energy"), 12);
+});
+
+check("root opens the first site's current week", async (page) => {
+  await page.goto(`${BASE}/`);
+  await page.waitForURL((u) => u.pathname === "/site/demo" && u.searchParams.has("from"));
+  await page.getByTestId("kpi-production").waitFor();
+  // Today is past the demo data: the empty state leads to the week of the latest samples.
+  await page.getByTestId("latest-data").click();
+  await page.waitForURL((u) => u.searchParams.get("from") === "2025-10-27T00:00:00+01:00");
+  assert.equal(await drawn(page, "chart-site-energy"), 7);
+});
+
+check("an unknown site lists the sites there are", async (page) => {
+  await page.goto(`${BASE}/site/nope`);
+  await page.getByTestId("empty").getByRole("link", { name: /demo-fixed/ }).click();
+  await page.waitForURL((u) => u.pathname === "/site/demo-fixed" && u.searchParams.get("every") === "P1D");
+  await page.getByTestId("kpi-production").waitFor();
+});
+
+check("market week: price, generation and intensity charts", async (page) => {
+  await page.goto(`${BASE}/market/DE-LU?${q(WEEK)}`);
+  // 169 hours, and the quarter-hours between them on the same axis.
+  assert.equal(await drawn(page, "chart-market-price"), 169 * 4);
+  assert.equal(await drawn(page, "chart-market-generation"), 169);
+  assert.equal(await drawn(page, "chart-market-intensity"), 169);
+  await page.screenshot({ path: join(SHOTS, "market-week.png"), fullPage: true });
+});
+
+check("series explorer: plots, zooms, shows samples and downloads CSV", async (page) => {
+  await page.goto(`${BASE}/series?${q({ keys: "demo:pv:power", ...WEEK })}`);
+  // 169 hours at most 2,000 buckets: PT15M, one bucket per 15-minute sample.
+  await page.waitForURL((u) => u.searchParams.get("every") === "PT15M");
+  const points = await drawn(page, "chart-series-main");
+  assert.equal(points, 169 * 4);
+  await page.getByTestId("samples-table").waitFor();
+  await page.screenshot({ path: join(SHOTS, "series-explorer.png"), fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-csv").click()]);
+  const text = readFileSync(await download.path(), "utf8").trim().split(/\r\n/);
+  assert.equal(text[0], "time,demo:pv:power avg (W)");
+  assert.equal(text.length - 1, points);
+  // Zoom by dragging across the middle of the plot: a shorter range, a finer bucket width.
+  const box = await page.getByTestId("chart-series-main").locator(".u-over").boundingBox();
+  await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.45, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL((u) => u.searchParams.get("every") === "PT1M");
+  await drawn(page, "chart-series-main");
+});
+
+check("series explorer: 40,000 points in one chart (four weeks at PT1M, LINEAR fill)", async (page) => {
+  const month = { from: "2025-10-06T00:00:00+02:00", to: "2025-11-03T00:00:00+01:00" };
+  await page.goto(`${BASE}/series?${q({ keys: "demo:pv:power", ...month, every: "PT1M", fill: "LINEAR" })}`);
+  assert.equal(await drawn(page, "chart-series-main"), (28 * 24 + 1) * 60);
+  // Still responsive: a zoom right after the big draw is taken up.
+  await page.getByTestId("zoom-out").click();
+  await page.waitForURL((u) => u.searchParams.get("every") !== "PT1M");
+});
+
+check("series explorer: search by key prefix and pick a series", async (page) => {
+  await page.goto(`${BASE}/series`);
+  await page.getByTestId("filter-keyPrefix").fill("smard:4169");
+  await page.getByTestId("filter-apply").click();
+  await page.getByTestId("pick-smard:4169:DE-LU:hour").click();
+  await page.waitForURL((u) => u.searchParams.get("keys") === "smard:4169:DE-LU:hour" && u.searchParams.has("every"));
+  assert.ok((await drawn(page, "chart-series-main")) > 0);
+});
+
+check("GraphiQL renders from the deployment and runs a query", async (page) => {
+  await page.goto(`${BASE}/graphql`);
+  await page.locator(".graphiql-container").waitFor({ timeout: 20_000 });
+  const result = page.locator(".graphiql-response").getByText("Demo site PV power");
+  // The run button does nothing until the schema has arrived; press it until a result shows.
+  for (let attempt = 0; attempt < 20 && !(await result.isVisible()); attempt += 1) {
+    await page.locator(".graphiql-execute-button").click();
+    await result.waitFor({ timeout: 1000 }).catch(() => {});
+  }
+  await result.waitFor({ timeout: 1000 });
+  await page.screenshot({ path: join(SHOTS, "graphiql.png") });
+});
+
+check(
+  "a rejected API key: a clear message, a form for another, never the key in the URL",
+  async (page) => {
+    await page.goto(`${BASE}/series`);
+    await page.evaluate(() => sessionStorage.setItem("energy-gateway.api-key", "egw_not-a-key"));
+    await page.reload();
+    await page.getByTestId("error-unauthenticated").waitFor();
+    assert.match(await page.getByTestId("error-unauthenticated").innerText(), /read scope/);
+    await page.getByTestId("key-form").waitFor();
+    assert.ok(!page.url().includes("egw_"));
+    await page.screenshot({ path: join(SHOTS, "api-key.png") });
+    // An empty key means none: development mode lets anonymous readers in again.
+    await page.getByTestId("key-input").fill("");
+    await page.getByTestId("key-form").locator("button").click();
+    await page.getByTestId("view-series").waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("energy-gateway.api-key")), null);
+  },
+  /status of 401/,
+);
+
+// Production mode (PROD_BASE_URL, with a read and an ingest-only key): the dashboard asks for a
+// key, says when a key lacks the read scope, and works with a read key.
+const PROD = process.env.PROD_BASE_URL;
+if (PROD) {
+  check(
+    "production: asks for a key, refuses one without the read scope, works with a read key",
+    async (page) => {
+      await page.goto(`${PROD}/site/demo?${q({ ...DST_DAY, every: "PT1H" })}`);
+      await page.getByTestId("error-unauthenticated").waitFor();
+      await page.getByTestId("key-input").fill(process.env.INGEST_KEY);
+      await page.getByTestId("key-form").locator("button").click();
+      await page.getByTestId("error-forbidden").waitFor();
+      assert.match(await page.getByTestId("key-form").innerText(), /lacks the read scope/);
+      await page.screenshot({ path: join(SHOTS, "production-forbidden.png") });
+      await page.getByTestId("key-input").fill(process.env.READ_KEY);
+      await page.getByTestId("key-form").locator("button").click();
+      assert.equal(await drawn(page, "chart-site-energy"), 25);
+      assert.ok(!page.url().includes("egw_"));
+      // GraphiQL is a development tool: production has no introspection to feed it.
+      const ide = await page.goto(`${PROD}/graphql`);
+      assert.notEqual(ide.status(), 200);
+    },
+    /status of 40[134]/,
+  );
+}
+
+const browser = await launch();
+let failed = 0;
+try {
+  for (const { name, fn, allow } of checks) {
+    const page = await browser.context.newPage();
+    const before = browser.problems.length;
+    try {
+      await fn(page);
+      assert.deepEqual(browser.problems.slice(before).filter((p) => !allow?.test(p)), []);
+      console.log(`ok   ${name}`);
+    } catch (error) {
+      failed += 1;
+      console.log(`FAIL ${name}\n     ${String(error?.message ?? error).split("\n").join("\n     ")}`);
+      await page.screenshot({ path: join(SHOTS, `failed-${checks.indexOf(checks.find((c) => c.name === name))}.png`), fullPage: true }).catch(() => {});
+    } finally {
+      await page.close();
+    }
+  }
+  const outside = browser.requests.filter((r) => !["127.0.0.1"].includes(new URL(r.url()).hostname) && !/^(data|blob):/.test(r.url()));
+  console.log(`${checks.length - failed}/${checks.length} checks passed; ${browser.requests.length} requests, ${outside.length} outside 127.0.0.1; screenshots in ${SHOTS}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
