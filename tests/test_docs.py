@@ -252,7 +252,7 @@ def _anchors(path: Path) -> set[str]:
 
 
 # Files other engineers add in parallel; linked from docs/README.md before they land.
-PENDING = {"limits.md", "timescaledb.md", "scraper.md", "frontend.md", "forecasting.md"}
+PENDING = {"limits.md", "timescaledb.md", "forecasting.md"}
 PENDING |= {"scenarios.md"}
 
 
