@@ -110,7 +110,7 @@ def cost_optimal(
     lp.a_matrix_.start_ = start
     lp.a_matrix_.index_ = flat_index
     lp.a_matrix_.value_ = flat_value
-    solver = highspy.Highs()
+    solver = highspy.Highs()  # type: ignore[no-untyped-call]
     solver.setOptionValue("output_flag", False)
     solver.passModel(lp)
     solver.run()
