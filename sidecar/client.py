@@ -91,8 +91,11 @@ class GatewayClient:
         key: str,
         timestamps_ms: npt.NDArray[np.int64] | Sequence[int],
         values: npt.NDArray[np.float64] | Sequence[float],
+        *,
+        on_conflict: str = "UPDATE",
     ) -> int:
-        """Write (overwrite) samples in calls of at most `max_points_per_request` points."""
+        """Write samples in calls of at most `max_points_per_request` points; `on_conflict`
+        UPDATE overwrites, IGNORE keeps what is stored."""
         stamps = np.asarray(timestamps_ms, dtype=np.int64)
         numbers = np.asarray(values, dtype=np.float64)
         step = self._settings.max_points_per_request
@@ -104,7 +107,7 @@ class GatewayClient:
                 "valuesColumn": numbers[start : start + step].tolist(),
             }
             result = (
-                await self.execute(INGEST, {"input": {"series": [item], "onConflict": "UPDATE"}})
+                await self.execute(INGEST, {"input": {"series": [item], "onConflict": on_conflict}})
             )["ingest"]
             if result["userErrors"]:
                 shown = "; ".join(f"{e['code']}: {e['message']}" for e in result["userErrors"][:3])

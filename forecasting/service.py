@@ -1,0 +1,172 @@
+"""Issue forecasts and run backtests, writing both through the gateway's `ingest`
+(docs/forecasting.md, "Output")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from forecasting.backtest import Score, backtest
+from forecasting.history import History
+from forecasting.settings import Settings
+from forecasting.targets import Target, discover_targets, read_history
+from sidecar.client import GatewayClient, GatewayRejected
+
+__all__ = ["Issued", "ForecastService", "day_ahead_window"]
+
+_log = logging.getLogger("forecasting")
+
+
+@dataclass(frozen=True)
+class Issued:
+    target: str
+    models: list[str]
+    points: int
+    day_ahead: bool
+    error: str | None = None
+
+
+def forecast_key(source: str, model: str) -> str:
+    return f"forecast:{source}:{model}"
+
+
+def day_ahead_window(now: datetime, timezone: str, hour: int) -> tuple[int, int] | None:
+    """[start, end) in epoch ms of tomorrow (local) once it is `hour`:00 local today or
+    later; None before that."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    if local.hour < hour:
+        return None
+    tomorrow = local.date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, datetime.min.time(), zone)
+    end = datetime.combine(tomorrow + timedelta(days=1), datetime.min.time(), zone)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+class ForecastService:
+    def __init__(self, gateway: GatewayClient, settings: Settings) -> None:
+        self._gateway = gateway
+        self._settings = settings
+
+    def _series(self, target: Target, model: str, **labels: str) -> dict[str, object]:
+        s = target.series
+        horizon = labels.get("horizon")
+        return {
+            "key": forecast_key(target.key, model) + (f":{horizon.lower()}" if horizon else ""),
+            "name": f"Forecast of {target.key} ({model}{', ' + horizon if horizon else ''})",
+            "kind": s["kind"],
+            "unit": s["unit"],
+            "resolution": s["resolution"],
+            "timezone": s["timezone"],
+            "labels": {"forecast_of": target.key, "model": model, **labels},
+            "source": "forecasting",
+        }
+
+    async def issue(self, target: Target, now: datetime) -> Issued:
+        """Forecast the horizon after the target's newest data with every model."""
+        settings = self._settings
+        history = await read_history(self._gateway, target, now, settings.history_weeks)
+        if len(history.values) < 2 * 96:
+            return Issued(target.key, [], 0, False, "less than two days of history")
+        stamps = history.future(int(settings.horizon_hours * 3_600_000))
+        window = day_ahead_window(now, target.series["timezone"], settings.day_ahead_hour)
+        points = 0
+        for name, model in target.models.items():
+            values = target.bound(model(history, stamps))
+            series = self._series(target, name)
+            await self._gateway.upsert_series(series)
+            points += await self._gateway.ingest(str(series["key"]), stamps, values)
+            if window is not None:
+                inside = (stamps >= window[0]) & (stamps < window[1])
+                if inside.any():
+                    d1 = self._series(target, name, horizon="D+1")
+                    await self._gateway.upsert_series(d1)
+                    # IGNORE: the first issue after the day-ahead hour is kept for good.
+                    await self._gateway.ingest(
+                        str(d1["key"]), stamps[inside], values[inside], on_conflict="IGNORE"
+                    )
+        return Issued(target.key, list(target.models), points, window is not None)
+
+    async def issue_all(self, now: datetime | None = None) -> list[Issued]:
+        now = now or datetime.now(UTC)
+        issued = []
+        for target in await discover_targets(self._gateway, self._settings):
+            try:
+                issued.append(await self.issue(target, now))
+            except (GatewayRejected, ValueError) as exc:
+                issued.append(Issued(target.key, [], 0, False, str(exc)))
+        return issued
+
+    async def backtest(self, target: Target, now: datetime) -> list[Score]:
+        s = self._settings
+        weeks = s.history_weeks + s.backtest_weeks
+        history: History = await read_history(self._gateway, target, now, weeks)
+        if len(history.values) == 0:
+            raise ValueError(f"{target.key}: no data")
+        return backtest(
+            target.key,
+            history,
+            target.models,
+            horizon_ms=int(s.horizon_hours * 3_600_000),
+            season_ms=target.season_ms,
+            weeks=s.backtest_weeks,
+            bound=target.bound,
+        )
+
+    async def store_scores(self, target: Target, scores: list[Score], now: datetime) -> None:
+        """One KPI sample per metric, stamped at the backtest's hour."""
+        stamp = np.array([int(now.timestamp()) // 3600 * 3_600_000], dtype=np.int64)
+        for score in scores:
+            for metric, value, unit in (
+                ("mae", score.mae, target.series["unit"]),
+                ("rmse", score.rmse, target.series["unit"]),
+                ("mase", score.mase, "1"),
+            ):
+                if value is None or not np.isfinite(value):
+                    continue
+                key = f"backtest:{target.key}:{score.model}:{metric}"
+                await self._gateway.upsert_series(
+                    {
+                        "key": key,
+                        "kind": "KPI",
+                        "unit": unit,
+                        "labels": {
+                            "forecast_of": target.key,
+                            "model": score.model,
+                            "metric": metric,
+                            "backtest_weeks": self._settings.backtest_weeks,
+                        },
+                        "source": "forecasting",
+                    }
+                )
+                await self._gateway.ingest(key, stamp, np.array([value]))
+
+    async def backtest_all(self, now: datetime | None = None) -> list[Score]:
+        now = now or datetime.now(UTC)
+        scores: list[Score] = []
+        for target in await discover_targets(self._gateway, self._settings):
+            try:
+                found = await self.backtest(target, now)
+            except ValueError as exc:
+                _log.warning("backtest of %s skipped: %s", target.key, exc)
+                continue
+            await self.store_scores(target, found, now)
+            scores.extend(found)
+        return scores
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                for issued in await self.issue_all():
+                    _log.info("issued %s: %s", issued.target, issued.error or issued.points)
+            except Exception:
+                _log.exception("issue failed; trying again")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self._settings.interval_seconds)
+            except TimeoutError:
+                pass
