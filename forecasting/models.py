@@ -86,9 +86,12 @@ def gbm(history: History, stamps: Stamps) -> Array:
     model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, random_state=0)
     # One thread: the fits are small, and OpenMP threads fighting over a shared CPU cost
     # more than they give (measured 4x slower under load).
+    features = _features(history, train[keep])
+    known = np.isfinite(features).any(axis=0)  # e.g. y(t - 2 w) in a short history
     with threadpool_limits(limits=1):
-        model.fit(_features(history, train[keep]), y[keep])
-        return np.asarray(model.predict(_features(history, stamps)), dtype=np.float64)
+        model.fit(features[:, known], y[keep])
+        predicted = model.predict(_features(history, stamps)[:, known])
+    return np.asarray(predicted, dtype=np.float64)
 
 
 BASELINES: dict[str, Model] = {
