@@ -14,6 +14,9 @@ COPY gateway ./gateway
 COPY resolvers ./resolvers
 COPY db ./db
 COPY scrapers ./scrapers
+COPY sidecar ./sidecar
+COPY forecasting ./forecasting
+COPY scenarios ./scenarios
 RUN python -m build --wheel --outdir /dist .
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -23,10 +24,22 @@ from sidecar.client import GatewayClient, GatewayRejected
 from sidecar.settings import ConfigError
 
 
+def _moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a UTC offset, e.g. {text}+01:00 or {text}Z")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="TOML configuration (default: built-in)")
     common.add_argument("--gateway-url", help="gateway GraphQL endpoint (env GATEWAY_URL)")
+    common.add_argument(
+        "--at",
+        type=_moment,
+        help="act as if it were this time (replaying history, e.g. the demo data); default: now",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m forecasting",
         description="Forecast site and market series and write the forecasts to the gateway.",
@@ -45,10 +58,10 @@ async def _execute(args: argparse.Namespace, settings: Settings) -> int:
         service = ForecastService(GatewayClient(http, settings.gateway), settings)
         try:
             if args.command == "backtest":
-                print(format_scores(await service.backtest_all()))
+                print(format_scores(await service.backtest_all(args.at)))
                 return 0
             if args.once:
-                issued = await service.issue_all()
+                issued = await service.issue_all(args.at)
                 for item in issued:
                     state = item.error or f"{item.points} points, {len(item.models)} models"
                     print(f"{item.target}: {state}")
@@ -67,6 +80,7 @@ async def _execute(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     try:
         settings = load_settings(args.config, env=os.environ, gateway_url=args.gateway_url)
     except ConfigError as exc:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from forecasting.backtest import Score, backtest
-from forecasting.history import History
+from forecasting.history import DAY_MS, Array, History, Stamps
 from forecasting.settings import Settings
 from forecasting.targets import Target, discover_targets, read_history
 from sidecar.client import GatewayClient, GatewayRejected
@@ -20,6 +20,12 @@ from sidecar.client import GatewayClient, GatewayRejected
 __all__ = ["Issued", "ForecastService", "day_ahead_window"]
 
 _log = logging.getLogger("forecasting")
+
+CONCURRENCY = 4  # targets in flight: requests of one overlap the models of another
+
+
+def _run_models(target: Target, history: History, stamps: Stamps) -> dict[str, Array]:
+    return {name: target.bound(model(history, stamps)) for name, model in target.models.items()}
 
 
 @dataclass(frozen=True)
@@ -68,39 +74,48 @@ class ForecastService:
         }
 
     async def issue(self, target: Target, now: datetime) -> Issued:
-        """Forecast the horizon after the target's newest data with every model."""
+        """Forecast the horizon after the target's newest data with every model: one request
+        for the series, one ingest for the latest forecasts, one for the kept D+1 values."""
         settings = self._settings
         history = await read_history(self._gateway, target, now, settings.history_weeks)
-        if len(history.values) < 2 * 96:
+        if len(history.values) < 2 * DAY_MS // history.step_ms:
             return Issued(target.key, [], 0, False, "less than two days of history")
         stamps = history.future(int(settings.horizon_hours * 3_600_000))
+        # The models are CPU work (numpy, scikit-learn release the GIL): off the event loop,
+        # so other targets' requests go on meanwhile.
+        forecasts = await asyncio.to_thread(_run_models, target, history, stamps)
         window = day_ahead_window(now, target.series["timezone"], settings.day_ahead_hour)
-        points = 0
-        for name, model in target.models.items():
-            values = target.bound(model(history, stamps))
-            series = self._series(target, name)
-            await self._gateway.upsert_series(series)
-            points += await self._gateway.ingest(str(series["key"]), stamps, values)
-            if window is not None:
-                inside = (stamps >= window[0]) & (stamps < window[1])
-                if inside.any():
-                    d1 = self._series(target, name, horizon="D+1")
-                    await self._gateway.upsert_series(d1)
-                    # IGNORE: the first issue after the day-ahead hour is kept for good.
-                    await self._gateway.ingest(
-                        str(d1["key"]), stamps[inside], values[inside], on_conflict="IGNORE"
-                    )
-        return Issued(target.key, list(target.models), points, window is not None)
+        inside = (stamps >= window[0]) & (stamps < window[1]) if window is not None else stamps < 0
+        latest = [self._series(target, name) for name in forecasts]
+        kept = [self._series(target, name, horizon="D+1") for name in forecasts]
+        await self._gateway.upsert_many(latest + (kept if inside.any() else []))
+        points = await self._gateway.ingest_many(
+            [(str(s["key"]), stamps, v) for s, v in zip(latest, forecasts.values(), strict=True)]
+        )
+        if inside.any():
+            # IGNORE: the first issue after the day-ahead hour is kept for good.
+            await self._gateway.ingest_many(
+                [
+                    (str(s["key"]), stamps[inside], v[inside])
+                    for s, v in zip(kept, forecasts.values(), strict=True)
+                ],
+                on_conflict="IGNORE",
+            )
+        return Issued(target.key, list(forecasts), points, bool(inside.any()))
 
     async def issue_all(self, now: datetime | None = None) -> list[Issued]:
         now = now or datetime.now(UTC)
-        issued = []
-        for target in await discover_targets(self._gateway, self._settings):
-            try:
-                issued.append(await self.issue(target, now))
-            except (GatewayRejected, ValueError) as exc:
-                issued.append(Issued(target.key, [], 0, False, str(exc)))
-        return issued
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(target: Target) -> Issued:
+            async with gate:
+                try:
+                    return await self.issue(target, now)
+                except (GatewayRejected, ValueError) as exc:
+                    return Issued(target.key, [], 0, False, str(exc))
+
+        targets = await discover_targets(self._gateway, self._settings)
+        return list(await asyncio.gather(*(one(t) for t in targets)))
 
     async def backtest(self, target: Target, now: datetime) -> list[Score]:
         s = self._settings

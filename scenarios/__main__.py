@@ -147,6 +147,7 @@ async def _execute(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     try:
         settings = load_settings(args.config, env=os.environ, gateway_url=args.gateway_url)
     except ConfigError as exc:

@@ -86,6 +86,46 @@ class GatewayClient:
     async def upsert_series(self, series: dict[str, Any]) -> None:
         await self.execute(UPSERT_SERIES, {"input": series})
 
+    async def upsert_many(self, many: Sequence[dict[str, Any]]) -> None:
+        """Several upsertSeries in one request (aliased root fields, run in order)."""
+        if not many:
+            return
+        params = ", ".join(f"$s{i}: SeriesInput!" for i in range(len(many)))
+        fields = " ".join(f"s{i}: upsertSeries(input: $s{i}) {{ key }}" for i in range(len(many)))
+        await self.execute(
+            f"mutation SidecarUpsertMany({params}) {{ {fields} }}",
+            {f"s{i}": series for i, series in enumerate(many)},
+        )
+
+    async def ingest_many(
+        self,
+        items: Sequence[tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+        *,
+        on_conflict: str = "UPDATE",
+    ) -> int:
+        """Samples of several series in one all-or-nothing call (falls back to one call per
+        series when together they exceed `max_points_per_request`)."""
+        total = sum(len(stamps) for _, stamps, _ in items)
+        if total > self._settings.max_points_per_request:
+            written = 0
+            for key, stamps, values in items:
+                written += await self.ingest(key, stamps, values, on_conflict=on_conflict)
+            return written
+        series = [
+            {"key": key, "timestampsMs": stamps.tolist(), "valuesColumn": values.tolist()}
+            for key, stamps, values in items
+            if len(stamps)
+        ]
+        if not series:
+            return 0
+        result = (
+            await self.execute(INGEST, {"input": {"series": series, "onConflict": on_conflict}})
+        )["ingest"]
+        if result["userErrors"]:
+            shown = "; ".join(f"{e['code']}: {e['message']}" for e in result["userErrors"][:3])
+            raise GatewayRejected(f"gateway rejected samples: {shown}")
+        return int(result["accepted"])
+
     async def ingest(
         self,
         key: str,
