@@ -493,7 +493,7 @@ def test_k8s_gateway_deployment(
 
 def test_k8s_pods_run_non_root_read_only(k8s_documents: list[Doc]) -> None:
     workloads = of_kind(k8s_documents, "Deployment") + of_kind(k8s_documents, "Job")
-    assert len(workloads) == 3
+    assert len(workloads) == 3 + len(SIDECARS) - 1  # gateway, migrate job, the sidecars
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
