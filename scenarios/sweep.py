@@ -34,7 +34,13 @@ class SweepCell:
     payback_years: float | None
 
     def as_input(self) -> dict[str, float | None]:
-        return asdict(self)
+        """The GraphQL `SweepCellInput` (camelCase field names)."""
+        return {_camel(name): value for name, value in asdict(self).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
