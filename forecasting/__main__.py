@@ -6,38 +6,23 @@ Exit codes: 0 done, 1 a target failed, 2 bad configuration or usage.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import os
-import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 
 import httpx
 
 from forecasting.backtest import format_scores
 from forecasting.service import ForecastService
 from forecasting.settings import Settings, load_settings
+from sidecar.cli import common_options, moment, run_main
 from sidecar.client import GatewayClient, GatewayRejected
-from sidecar.settings import ConfigError
-
-
-def _moment(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a UTC offset, e.g. {text}+01:00 or {text}Z")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="TOML configuration (default: built-in)")
-    common.add_argument("--gateway-url", help="gateway GraphQL endpoint (env GATEWAY_URL)")
+    common = common_options()
     common.add_argument(
         "--at",
-        type=_moment,
+        type=moment,
         help="act as if it were this time (replaying history, e.g. the demo data); default: now",
     )
     parser = argparse.ArgumentParser(
@@ -69,27 +54,12 @@ async def _execute(args: argparse.Namespace, settings: Settings) -> int:
         except GatewayRejected as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await service.run_forever(stop)
+        await service.run_forever()
         return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
-    try:
-        settings = load_settings(args.config, env=os.environ, gateway_url=args.gateway_url)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return asyncio.run(_execute(args, settings))
-    except KeyboardInterrupt:
-        return 130
+    return run_main(build_parser().parse_args(argv), load_settings, _execute)
 
 
 if __name__ == "__main__":

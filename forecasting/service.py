@@ -15,6 +15,7 @@ from forecasting.backtest import Score, backtest
 from forecasting.history import DAY_MS, Array, History, Stamps
 from forecasting.settings import Settings
 from forecasting.targets import Target, discover_targets, read_history
+from sidecar.cli import repeat_until_stopped
 from sidecar.client import GatewayClient, GatewayRejected
 
 __all__ = ["Issued", "ForecastService", "day_ahead_window"]
@@ -174,14 +175,9 @@ class ForecastService:
             scores.extend(found)
         return scores
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                for issued in await self.issue_all():
-                    _log.info("issued %s: %s", issued.target, issued.error or issued.points)
-            except Exception:
-                _log.exception("issue failed; trying again")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._settings.interval_seconds)
-            except TimeoutError:
-                pass
+    async def run_forever(self) -> None:
+        async def issue() -> None:
+            for issued in await self.issue_all():
+                _log.info("issued %s: %s", issued.target, issued.error or issued.points)
+
+        await repeat_until_stopped(issue, self._settings.interval_seconds, _log)

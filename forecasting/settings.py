@@ -7,16 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from sidecar.settings import (
-    ConfigError,
-    GatewaySettings,
-    StrictModel,
-    format_errors,
-    read_toml,
-    with_gateway_overrides,
-)
+from sidecar.settings import GatewaySettings, StrictModel, load
 
 __all__ = ["MODEL_NAMES", "Settings", "TargetConfig", "load_settings"]
 
@@ -68,8 +61,4 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     gateway_url: str | None = None,
 ) -> Settings:
-    data = with_gateway_overrides(read_toml(path), env or {}, gateway_url)
-    try:
-        return Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_errors(exc, str(path) if path else "built-in defaults")) from None
+    return load(Settings, path, env, gateway_url)

@@ -7,14 +7,8 @@ configuration or usage.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import os
-import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 
 import httpx
 
@@ -23,18 +17,11 @@ from scenarios.inputs import SITE, NoData, read_flows, scaled_pv, tariff_prices
 from scenarios.service import ScenarioService
 from scenarios.settings import Settings, load_settings
 from scenarios.sweep import SweepCosts, format_table, sweep
+from sidecar.cli import common_options, moment, run_main
 from sidecar.client import GatewayClient, GatewayRejected, rfc3339
-from sidecar.settings import ConfigError
 
 UPSERT_SWEEP = """mutation StoreSweep($input: SweepInput!) {
   upsertSweep(input: $input) { sweep { key } userErrors { code message } } }"""
-
-
-def _moment(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a UTC offset, e.g. {text}+01:00 or {text}Z")
-    return value
 
 
 def _sizes(text: str) -> list[float]:
@@ -50,9 +37,7 @@ def _sizes(text: str) -> list[float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="TOML configuration (default: built-in)")
-    common.add_argument("--gateway-url", help="gateway GraphQL endpoint (env GATEWAY_URL)")
+    common = common_options()
     parser = argparse.ArgumentParser(
         prog="python -m scenarios",
         description="Compute what-if scenarios stored in the gateway and write their results.",
@@ -62,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="compute what is pending, then exit")
     sw = commands.add_parser("sweep", parents=[common], help="PV x battery sizing sweep")
     sw.add_argument("--site", required=True)
-    sw.add_argument("--from", dest="start", type=_moment, required=True)
-    sw.add_argument("--to", dest="end", type=_moment, required=True)
+    sw.add_argument("--from", dest="start", type=moment, required=True)
+    sw.add_argument("--to", dest="end", type=moment, required=True)
     sw.add_argument("--pv", type=_sizes, default=[0, 5, 10, 15, 20], help="kWp list")
     sw.add_argument("--battery", type=_sizes, default=[0, 5, 10, 15, 20], help="kWh list")
     sw.add_argument("--cost-per-kwp", type=float, default=SweepCosts.per_kwp_eur)
@@ -83,11 +68,7 @@ async def _run(args: argparse.Namespace, gateway: GatewayClient, settings: Setti
                 + (f" ({outcome.message})" if outcome.message else "")
             )
         return 1 if any(o.status == "FAILED" for o in outcomes) else 0
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await service.run_forever(stop)
+    await service.run_forever()
     return 0
 
 
@@ -145,18 +126,7 @@ async def _execute(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
-    try:
-        settings = load_settings(args.config, env=os.environ, gateway_url=args.gateway_url)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return asyncio.run(_execute(args, settings))
-    except KeyboardInterrupt:
-        return 130
+    return run_main(build_parser().parse_args(argv), load_settings, _execute)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ the results and finish the claim (docs/scenarios.md, "Service")."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from scenarios.inputs import NoData, load_scenario, read_flows, scaled_pv, tarif
 from scenarios.optimal import cost_optimal
 from scenarios.publish import publish_results
 from scenarios.settings import Settings
+from sidecar.cli import repeat_until_stopped
 from sidecar.client import GatewayClient, GatewayRejected
 
 __all__ = ["Outcome", "ScenarioService"]
@@ -89,13 +89,5 @@ class ScenarioService:
             outcomes.append(outcome)
         return outcomes
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_pending()
-            except Exception:
-                _log.exception("poll failed; trying again")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._settings.poll_seconds)
-            except TimeoutError:
-                pass
+    async def run_forever(self) -> None:
+        await repeat_until_stopped(self.run_pending, self._settings.poll_seconds, _log)

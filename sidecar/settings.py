@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -14,9 +14,7 @@ __all__ = [
     "ConfigError",
     "GatewaySettings",
     "StrictModel",
-    "format_errors",
-    "read_toml",
-    "with_gateway_overrides",
+    "load",
 ]
 
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000/graphql"
@@ -45,6 +43,23 @@ class GatewaySettings(StrictModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
         return value.rstrip("/")
+
+
+M = TypeVar("M", bound="StrictModel")
+
+
+def load(
+    model: type[M],
+    path: Path | None,
+    env: Mapping[str, str] | None,
+    gateway_url: str | None,
+) -> M:
+    """Validate TOML file < GATEWAY_URL / GATEWAY_TOKEN < `--gateway-url` into `model`."""
+    data = with_gateway_overrides(read_toml(path), env or {}, gateway_url)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, str(path) if path else "built-in defaults")) from None
 
 
 def read_toml(path: Path | None) -> dict[str, Any]:
