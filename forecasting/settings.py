@@ -47,6 +47,8 @@ class Settings(StrictModel):
     # Forecast every site's PV and load and every SMARD day-ahead price series.
     discover: bool = True
     targets: list[TargetConfig] = Field(default_factory=list)
+    # SMARD regions whose hourly grid CO2 intensity (gateway `gridIntensity`) is forecast.
+    intensity_regions: list[str] = Field(default_factory=list)
     horizon_hours: float = Field(default=48.0, gt=0, le=168)  # features reach a week ahead
     history_weeks: int = Field(default=8, ge=2, le=52)
     backtest_weeks: int = Field(default=4, ge=1, le=26)

@@ -20,7 +20,7 @@ from sidecar.solar import PvSystem
 __all__ = ["Target", "discover_targets", "read_history"]
 
 SITES = """query ForecastSites { sites(first: 1000) {
-  key pv load pvPeakKw pvSystem { latitude longitude tilt azimuth } } }"""
+  key timezone pv load grid gridImport pvPeakKw pvSystem { latitude longitude tilt azimuth } } }"""
 PRICES = """query ForecastPrices { seriesList(filter: {kind: PRICE, source: "smard"}, first: 1000) {
   nodes { key labels } } }"""
 SERIES = """query ForecastSource($key: String!) { series(key: $key) {
@@ -28,6 +28,12 @@ SERIES = """query ForecastSource($key: String!) { series(key: $key) {
 BUCKETS = """query ForecastHistory($key: String!, $from: DateTime!, $to: DateTime!,
                                    $every: String!) {
   series(key: $key) { aggregate(from: $from, to: $to, every: $every) { starts avg } } }"""
+CONSUMPTION = """query ForecastConsumption($site: String!, $from: DateTime!, $to: DateTime!,
+                                       $every: String!) {
+  site(key: $site) { kpis(from: $from, to: $to, every: $every, resolution: $every,
+                          timezone: "UTC") { buckets { start consumption coverage } } } }"""
+INTENSITY = """query ForecastIntensity($region: String!, $from: DateTime!, $to: DateTime!) {
+  gridIntensity(region: $region, from: $from, to: $to, every: "PT1H") { starts gPerKwh } }"""
 
 STEP_MS = {"PT5M": 300_000, "PT15M": 900_000, "PT30M": 1_800_000, "PT1H": 3_600_000}
 POWER_PER_KW = {"W": 1000.0, "kW": 1.0, "MW": 0.001}
@@ -37,9 +43,14 @@ DAY_AHEAD_FILTER = "4169"  # SMARD's day-ahead price
 
 @dataclass(frozen=True, kw_only=True)
 class Target:
+    """`key` names what is forecast: a series key, `site:<site>:consumption` (from the
+    balance, for sites without a load series) or `grid-intensity:<region>`."""
+
     key: str
     role: str  # pv | load | price | other
-    series: dict[str, Any]  # key kind unit resolution timezone
+    series: dict[str, Any]  # kind unit resolution timezone of the forecast series
+    source: str = "series"  # series | consumption | intensity
+    subject: str | None = None  # the site (consumption) or region (intensity)
     models: dict[str, Model]
     season_ms: int  # of the seasonal naive that MASE is scaled by
     rating: float | None = None  # pv: the upper bound in the series' unit per step
@@ -113,6 +124,42 @@ async def _target(
     )
 
 
+def consumption_target(site: dict[str, Any]) -> Target:
+    """A site's consumption as its KPIs compute it (G + I + D - E - C), per quarter-hour."""
+    return Target(
+        key=f"site:{site['key']}:consumption",
+        role="load",
+        series={
+            "kind": "ENERGY",
+            "unit": "kWh",
+            "resolution": "PT15M",
+            "timezone": site["timezone"],
+        },  # fmt: skip
+        source="consumption",
+        subject=site["key"],
+        models=_models("load", None, {}),
+        season_ms=WEEK_MS,
+    )
+
+
+def intensity_target(region: str) -> Target:
+    """Hourly grid CO2 intensity of a SMARD region (the gateway's `gridIntensity`)."""
+    return Target(
+        key=f"grid-intensity:{region}",
+        role="other",
+        series={
+            "kind": "CO2_INTENSITY",
+            "unit": "g/kWh",
+            "resolution": "PT1H",
+            "timezone": "Europe/Berlin",
+        },  # fmt: skip
+        source="intensity",
+        subject=region,
+        models=_models("other", None, {}),
+        season_ms=WEEK_MS,
+    )
+
+
 async def discover_targets(gateway: GatewayClient, settings: Settings) -> list[Target]:
     found: dict[str, Target] = {}
     sites = {s["key"]: s for s in (await gateway.execute(SITES))["sites"]}
@@ -125,6 +172,9 @@ async def discover_targets(gateway: GatewayClient, settings: Settings) -> list[T
                     target = await _target(gateway, site[role], role, site, None)
                     if target is not None:
                         found[target.key] = target
+            if site["load"] is None and (site["grid"] or site["gridImport"]):
+                target = consumption_target(site)
+                found[target.key] = target
         for node in (await gateway.execute(PRICES))["seriesList"]["nodes"]:
             if str(node["labels"].get("filter")) == DAY_AHEAD_FILTER and node["key"] not in found:
                 target = await _target(gateway, node["key"], "price", None, None)
@@ -138,6 +188,9 @@ async def discover_targets(gateway: GatewayClient, settings: Settings) -> list[T
         if target is None:
             raise GatewayRejected(f"target {config.series}: no series with a regular resolution")
         found[target.key] = target
+    for region in settings.intensity_regions:
+        target = intensity_target(region)
+        found[target.key] = target
     return list(found.values())
 
 
@@ -145,35 +198,55 @@ def _names(config: TargetConfig) -> list[str] | None:
     return list(config.models) if config.models is not None else None
 
 
+async def _buckets(
+    gateway: GatewayClient, target: Target, lo: datetime, hi: datetime
+) -> list[tuple[str, float | None]]:
+    """(bucket start, value) pairs of one window, from the target's source."""
+    window = {"from": rfc3339(lo), "to": rfc3339(hi)}
+    if target.source == "consumption":
+        variables = {"site": target.subject, "every": target.series["resolution"], **window}
+        site = (await gateway.execute(CONSUMPTION, variables))["site"]
+        if site is None:
+            raise GatewayRejected(f"no site {target.subject!r}")
+        return [
+            (b["start"], b["consumption"] if b["coverage"] > 0 else None)
+            for b in site["kpis"]["buckets"]
+        ]
+    if target.source == "intensity":
+        data = await gateway.execute(INTENSITY, {"region": target.subject, **window})
+        columns = data["gridIntensity"]
+        return list(zip(columns["starts"], columns["gPerKwh"], strict=True))
+    variables = {"key": target.key, "every": target.series["resolution"], **window}
+    buckets = (await gateway.execute(BUCKETS, variables))["series"]["aggregate"]
+    return list(zip(buckets["starts"], buckets["avg"], strict=True))
+
+
 async def read_history(
     gateway: GatewayClient, target: Target, end: datetime, weeks: int
 ) -> History:
-    """Bucket means at the series' resolution over `weeks` weeks before `end`, on a regular
-    grid (NaN where a bucket is empty), trimmed after the last value."""
+    """Bucket values at the target's resolution over `weeks` weeks before `end`, on a
+    regular grid (NaN where a bucket is empty), trimmed after the last value."""
     step = target.step_ms
     end_ms = int(end.timestamp() * 1000) // step * step
     start_ms = end_ms - weeks * WEEK_MS
     grid = start_ms + np.arange((end_ms - start_ms) // step, dtype=np.int64) * step
     values = np.full(len(grid), np.nan)
-    chunk = 13 * WEEK_MS  # 8,736 quarter-hours: well inside one request's budget
+    # 13 weeks of quarter-hours (8,736 buckets) fit one request's budget; KPIs are heavier.
+    chunk = (4 if target.source == "consumption" else 13) * WEEK_MS
     for lo in range(start_ms, end_ms, chunk):
         hi = min(lo + chunk, end_ms)
-        data = await gateway.execute(
-            BUCKETS,
-            {
-                "key": target.key,
-                "from": rfc3339(datetime.fromtimestamp(lo / 1000, UTC)),
-                "to": rfc3339(datetime.fromtimestamp(hi / 1000, UTC)),
-                "every": target.series["resolution"],
-            },
+        pairs = await _buckets(
+            gateway,
+            target,
+            datetime.fromtimestamp(lo / 1000, UTC),
+            datetime.fromtimestamp(hi / 1000, UTC),
         )
-        buckets = data["series"]["aggregate"]
-        for start, avg in zip(buckets["starts"], buckets["avg"], strict=True):
-            if avg is None:
+        for start, value in pairs:
+            if value is None:
                 continue
             index = (int(parse_time(start).timestamp() * 1000) - start_ms) // step
             if 0 <= index < len(values):
-                values[index] = avg
+                values[index] = value
     seen = np.flatnonzero(np.isfinite(values))
     n = int(seen[-1]) + 1 if len(seen) else 0
     return History(grid[:n], values[:n], step, target.series["timezone"])

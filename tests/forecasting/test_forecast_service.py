@@ -140,3 +140,54 @@ async def test_backtest_stores_kpi_series(gateway: GatewayClient, gql: Gql) -> N
     keys = {n["key"] for n in body["data"]["seriesList"]["nodes"]}
     assert f"backtest:{site}:load:gbm:mase" in keys
     assert f"backtest:{site}:pv:clear_sky:mae" in keys
+
+
+async def test_consumption_from_the_balance_is_forecast(gateway: GatewayClient, gql: Gql) -> None:
+    """A site without a load series: its consumption G + I - E (the KPI code's balance) is
+    a target of its own, `site:<key>:consumption`."""
+    site = unique("bal")
+    load, _ = weekly_load(start_monday(2025, 6, 2), weeks=WEEKS, noise=0.05)
+    stamps = load.starts_ms
+    pv = clear_sky_kwh_per_kwp(stamps, 900, SYSTEM) * KWP * 0.7
+    for suffix, values in (("pv", pv), ("grid", load.values - pv)):  # grid: + import
+        await gateway.upsert_series(
+            {"key": f"{site}:{suffix}", "kind": "ENERGY", "unit": "kWh", "resolution": "PT15M"}
+        )
+        await gateway.ingest(f"{site}:{suffix}", stamps, values)
+    body = await gql(
+        SITE,
+        {"input": {"key": site, "pv": f"{site}:pv", "grid": f"{site}:grid", "pvPeakKw": KWP,
+                   "timezone": "Europe/Berlin", "tariff": {"kind": "FIXED", "importPriceCt": 30}}},
+    )  # fmt: skip
+    assert body["data"]["upsertSite"]["userErrors"] == []
+    end = datetime.fromtimestamp(int(stamps[-1] + STEP_MS) / 1000, UTC)
+    service = ForecastService(gateway, Settings(history_weeks=WEEKS))
+    issued = {i.target: i for i in await service.issue_all(now=end)}
+    target = f"site:{site}:consumption"
+    assert issued[target].error is None and "gbm" in issued[target].models
+    _, values = await gateway.samples(f"forecast:{target}:gbm", end, end + timedelta(hours=48))
+    assert len(values) == 192 and values.min() >= 0
+    # It learned the weekly load, not the PV-shaped grid flow: evening peak above the night.
+    assert values[19 * 4 + 2] > values[3 * 4] + 0.2  # 19:30 vs 03:00 local, day one
+
+
+async def test_grid_intensity_of_a_region_is_forecast(gateway: GatewayClient) -> None:
+    """`intensity_regions`: the gateway's hourly gridIntensity of SMARD generation."""
+    start = int(start_monday(2025, 6, 2).timestamp() * 1000)
+    hours = np.arange(WEEKS * 7 * 24, dtype=np.int64)
+    stamps = start + hours * 3_600_000
+    wind = 30 + 20 * np.sin(hours / 24 * 2 * np.pi)  # MWh per hour
+    for fid, values in ((1223, 60 - wind), (4067, wind)):  # lignite, wind onshore
+        key = f"smard:{fid}:DE:hour"
+        await gateway.upsert_series({"key": key, "kind": "ENERGY", "unit": "MWh",
+                                     "resolution": "PT1H"})  # fmt: skip
+        await gateway.ingest(key, stamps, values)
+    end = datetime.fromtimestamp(int(stamps[-1] + 3_600_000) / 1000, UTC)
+    settings = Settings(discover=False, intensity_regions=["DE"], history_weeks=WEEKS)
+    issued = await ForecastService(gateway, settings).issue_all(now=end)
+    assert [(i.target, i.error) for i in issued] == [("grid-intensity:DE", None)]
+    _, values = await gateway.samples(
+        "forecast:grid-intensity:DE:gbm", end, end + timedelta(hours=48)
+    )
+    # Lifecycle factors: lignite 1,120 g/kWh, wind 11: the mix stays between them.
+    assert len(values) == 48 and 11 < values.min() and values.max() < 1120
