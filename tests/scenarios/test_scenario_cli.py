@@ -4,7 +4,9 @@ configuration exiting 2."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +73,38 @@ def test_bad_configuration_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2 and "poll_seconds" in result.stderr
     result = cli("run", "--once", env={"GATEWAY_URL": "ftp://nowhere"})
     assert result.returncode == 2 and "http(s) URL" in result.stderr
+
+
+async def test_run_keeps_polling_until_sigterm(
+    gateway: GatewayClient, gql: Gql, live_gateway: LiveGateway, tmp_path: Path
+) -> None:
+    config = tmp_path / "scenarios.toml"
+    config.write_text('poll_seconds = 0.2\nworker = "loop-test"\n')
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scenarios", "run", "--config", str(config),
+        "--gateway-url", live_gateway.url,
+        cwd=ROOT,
+        env={**clean, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        site = unique("loop")
+        await make_site(gql, site, pvPeakKw=6)
+        await write_site_data(gateway, site)
+        key = unique("loop")
+        # Created after the service started: it is picked up by a later poll.
+        await gql(UPSERT, {"input": {**scenario(key, site), **PERIOD}})
+        status = None
+        for _ in range(300):
+            body = await gql("""query($k: String!) { scenario(key: $k) { status } }""", {"k": key})
+            status = body["data"]["scenario"]["status"]
+            if status in {"DONE", "FAILED"}:
+                break
+            await asyncio.sleep(0.1)
+        assert status == "DONE"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, stderr.decode()[-2000:]

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
@@ -170,3 +171,60 @@ async def test_replicas_compute_each_scenario_once(gateway: GatewayClient, gql: 
     )
     done = [o.key for outcomes in results for o in outcomes if o.key in keys]
     assert sorted(done) == sorted(keys), "each scenario exactly once"
+
+
+async def test_site_without_pv_gets_a_clear_sky_profile(gateway: GatewayClient, gql: Gql) -> None:
+    site = unique("nopv")
+    await gateway.upsert_series(
+        {"key": f"{site}:load", "kind": "ENERGY", "unit": "kWh", "resolution": "PT15M"}
+    )
+    _, load = day_profiles()
+    stamps = START.timestamp() * 1000 + np.arange(STEPS, dtype=np.int64) * STEP_MS
+    await gateway.ingest(f"{site}:load", stamps.astype(np.int64), load)
+    body = await gql(
+        """mutation($input: SiteInput!) { upsertSite(input: $input) { userErrors { code } } }""",
+        {"input": {"key": site, "load": f"{site}:load", "latitude": 52.5, "longitude": 13.4,
+                   "tariff": {"kind": "FIXED", "importPriceCt": 30, "feedInCt": 8}}},
+    )  # fmt: skip
+    assert body["data"]["upsertSite"]["userErrors"] == []
+    key = unique("nopv")
+    await gql(UPSERT, {"input": {**scenario(key, site, pvKwp=5), **PERIOD}})
+    await run_until_done(gateway, key)
+    result = (await gateway.execute(KPIS, {"key": key, **PERIOD}))["scenario"]
+    assert result["status"] == "DONE", result
+    total = result["site"]["kpis"]["total"]
+    # Two June days near Berlin: 5 kWp x 0.57 of the clear-sky envelope, some 35-45 kWh.
+    assert 25 < total["production"] < 60, total
+    _, pv = await gateway.samples(f"scenario:{key}:pv", START, START + timedelta(days=2))
+    assert pv.min() >= 0 and pv.max() <= 5 * 0.25
+
+
+async def test_a_dst_day_has_92_quarter_hours(gateway: GatewayClient, gql: Gql) -> None:
+    """Europe/Berlin 2025-03-30: 23 hours. Steps are UTC quarter-hours: 92 of them, SoC
+    stamped at each step's end, the last at local midnight."""
+    site = unique("dst")
+    await make_site(gql, site, pvPeakKw=6)
+    zone = ZoneInfo("Europe/Berlin")
+    # In UTC: Python subtracts aware datetimes of one zone on the wall clock (24 h here).
+    start = datetime(2025, 3, 30, tzinfo=zone).astimezone(UTC)
+    end = datetime(2025, 3, 31, tzinfo=zone).astimezone(UTC)
+    steps = int((end - start) / timedelta(minutes=15))
+    assert steps == 92
+    stamps = int(start.timestamp() * 1000) + np.arange(steps, dtype=np.int64) * STEP_MS
+    for suffix, value in (("pv", 0.3), ("load", 0.2)):
+        await gateway.upsert_series(
+            {"key": f"{site}:{suffix}", "kind": "ENERGY", "unit": "kWh", "resolution": "PT15M"}
+        )
+        await gateway.ingest(f"{site}:{suffix}", stamps, np.full(steps, value))
+    key = unique("dst")
+    battery = {"capacityKwh": 2, "powerKw": 1, "chargeEfficiency": 1, "dischargeEfficiency": 1}
+    value = {"key": key, "site": site, "from": start.isoformat(), "to": end.isoformat(),
+             "battery": battery}  # fmt: skip
+    assert (await gql(UPSERT, {"input": value}))["data"]["upsertScenario"]["userErrors"] == []
+    await run_until_done(gateway, key)
+    times, soc = await gateway.samples(f"scenario:{key}:soc", start, end + timedelta(hours=1))
+    assert len(soc) == 92 and times[-1] == int(end.timestamp() * 1000)
+    # 0.1 kWh surplus per step fills 2 kWh after 20 steps, then exports.
+    assert soc[19] == pytest.approx(2.0) and soc[-1] == pytest.approx(2.0)
+    _, export = await gateway.samples(f"scenario:{key}:grid_export", start, end)
+    assert export.sum() == pytest.approx(92 * 0.1 - 2.0)
