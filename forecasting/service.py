@@ -85,7 +85,7 @@ class ForecastService:
         # The models are CPU work (numpy, scikit-learn release the GIL): off the event loop,
         # so other targets' requests go on meanwhile.
         forecasts = await asyncio.to_thread(_run_models, target, history, stamps)
-        window = day_ahead_window(now, target.series["timezone"], settings.day_ahead_hour)
+        window = day_ahead_window(now, target.local_zone, settings.day_ahead_hour)
         inside = (stamps >= window[0]) & (stamps < window[1]) if window is not None else stamps < 0
         latest = [self._series(target, name) for name in forecasts]
         kept = [self._series(target, name, horizon="D+1") for name in forecasts]

@@ -51,6 +51,9 @@ class Target:
     series: dict[str, Any]  # kind unit resolution timezone of the forecast series
     source: str = "series"  # series | consumption | intensity
     subject: str | None = None  # the site (consumption) or region (intensity)
+    # The wall clock of profiles and of the D+1 day: the site's zone for its meters (their
+    # series may be declared in UTC), else the series' own.
+    local_zone: str = "UTC"
     models: dict[str, Model]
     season_ms: int  # of the seasonal naive that MASE is scaled by
     rating: float | None = None  # pv: the upper bound in the series' unit per step
@@ -118,6 +121,7 @@ async def _target(
         key=key,
         role=role,
         series=series,
+        local_zone=site["timezone"] if site is not None else series["timezone"],
         models=_models(role, wanted, extra),
         season_ms=DAY_MS if role == "pv" else WEEK_MS,
         rating=rating,
@@ -137,6 +141,7 @@ def consumption_target(site: dict[str, Any]) -> Target:
         },  # fmt: skip
         source="consumption",
         subject=site["key"],
+        local_zone=site["timezone"],
         models=_models("load", None, {}),
         season_ms=WEEK_MS,
     )
@@ -155,6 +160,7 @@ def intensity_target(region: str) -> Target:
         },  # fmt: skip
         source="intensity",
         subject=region,
+        local_zone="Europe/Berlin",
         models=_models("other", None, {}),
         season_ms=WEEK_MS,
     )
@@ -249,4 +255,4 @@ async def read_history(
                 values[index] = value
     seen = np.flatnonzero(np.isfinite(values))
     n = int(seen[-1]) + 1 if len(seen) else 0
-    return History(grid[:n], values[:n], step, target.series["timezone"])
+    return History(grid[:n], values[:n], step, target.local_zone)

@@ -76,7 +76,8 @@ async def publish_results(
         "name": f"Scenario {key} of {site['key']}",
         "timezone": site["timezone"],
         "tariff": tariff,
-        "pvPeakKw": data.pv_kwp if data.pv_kwp else site["pvPeakKw"],
+        # The scenario's PV size (none when it removes the PV), else the base site's.
+        "pvPeakKw": (data.pv_kwp or None) if data.pv_kwp is not None else site["pvPeakKw"],
         "co2Region": site["co2Region"],
         "co2Intensity": site["co2Intensity"],
         "labels": {"scenario": key, "base_site": site["key"], "revision": data.revision},
