@@ -43,6 +43,7 @@ __all__ = [
 
 MAX_KEY_LENGTH = 150  # leaves room for "scenario:<key>:battery_discharge" within 200
 MAX_PERIOD = timedelta(days=370)
+MAX_SWEEP_CELLS = 2500  # a 50 x 50 grid
 
 
 def scenario_site_key(key: str) -> str:
@@ -489,6 +490,16 @@ async def upsert_sweep(info: Info[Context, None], input: SweepInput) -> UpsertSw
         return UpsertSweepResult(
             sweep=None,
             user_errors=[UserError(code="UNKNOWN_SITE", message="no site", key=input.site)],
+        )
+    if len(input.cells) > MAX_SWEEP_CELLS:
+        return UpsertSweepResult(
+            sweep=None,
+            user_errors=[
+                UserError(
+                    code=Code.BATCH_TOO_LARGE,
+                    message=f"at most {MAX_SWEEP_CELLS} cells per sweep",
+                )
+            ],
         )
     cells = [vars(c) for c in input.cells]
     for cell in cells:

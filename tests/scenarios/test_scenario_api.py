@@ -210,3 +210,26 @@ async def test_series_forecasts_lists_labelled_series(gql: Gql) -> None:
     body = await gql("""{ series(key: "load-a") { forecasts { key labels } } }""")
     keys = [s["key"] for s in body["data"]["series"]["forecasts"]]
     assert keys == ["forecast:load-a:gbm", "forecast:load-a:profile"]
+
+
+SWEEP = """mutation($input: SweepInput!) { upsertSweep(input: $input) {
+  sweep { key cells { pvKwp paybackYears } } userErrors { code } } }"""
+
+
+async def test_sweeps_are_checked_and_stored(gql: Gql) -> None:
+    site = (await make_site(gql, unique("sw")))["key"]
+    cell = {"pvKwp": 5, "batteryKwh": 0, "autarky": 0.3, "selfConsumptionRate": 0.4,
+            "yearlySavingsEur": 500, "investmentEur": 6500, "paybackYears": 13}  # fmt: skip
+    value = {"key": unique("sw"), "site": site, "from": "2025-01-01T00:00:00Z",
+             "to": "2026-01-01T00:00:00Z", "cells": [cell]}  # fmt: skip
+    for bad, code in (
+        ({**value, "site": "no-such-site"}, "UNKNOWN_SITE"),
+        ({**value, "to": "2024-01-01T00:00:00Z"}, "INVALID_RANGE"),
+        ({**value, "cells": [cell] * 2501}, "BATCH_TOO_LARGE"),
+    ):
+        body = await gql(SWEEP, {"input": bad})
+        assert body["data"]["upsertSweep"]["userErrors"] == [{"code": code}]
+    body = await gql(SWEEP, {"input": value})
+    assert body["data"]["upsertSweep"]["sweep"]["cells"] == [{"pvKwp": 5, "paybackYears": 13}]
+    read = await gql("""query($k: String!) { sweep(key: $k) { site } }""", {"k": value["key"]})
+    assert read["data"]["sweep"]["site"] == site
