@@ -83,7 +83,11 @@ def gbm(history: History, stamps: Stamps) -> Array:
     keep = np.isfinite(y)
     if keep.sum() < 2 * DAY_MS // history.step_ms:
         return profile(history, stamps)
-    model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, random_state=0)
+    # Small trees, few rounds: as accurate as 100 trees of 31 leaves on the synthetic
+    # backtest (MASE 0.74 vs 0.75) at half the fitting time (docs/forecasting.md).
+    model = HistGradientBoostingRegressor(
+        max_iter=50, learning_rate=0.15, max_leaf_nodes=15, random_state=0
+    )
     # One thread: the fits are small, and OpenMP threads fighting over a shared CPU cost
     # more than they give (measured 4x slower under load).
     features = _features(history, train[keep])
