@@ -4,7 +4,8 @@ One year of 15-minute data for one site: SELF_CONSUMPTION (target < 1 s), COST_O
 the whole year as one linear program (< 60 s) and a 5 x 5 PV x battery sweep (< 30 s), each
 next to the vectorised no-battery flows as the floor of any simulation. Then a 48-hour
 forecast issue for 10 sources end to end through a real gateway (< 10 s), next to the raw
-asyncpg read of the same history (the database floor). `--smoke` uses tiny sizes; its
+asyncpg read of the same history (the database floor), and the year's SELF_CONSUMPTION
+scenario end to end through the scenario service. `--smoke` uses tiny sizes; its
 numbers mean nothing.
 """
 
@@ -34,12 +35,19 @@ from forecasting.settings import Settings as ForecastSettings, TargetConfig
 from scenarios.battery import Battery
 from scenarios.greedy import self_consumption
 from scenarios.optimal import cost_optimal
+from scenarios.service import ScenarioService
+from scenarios.settings import Settings as ScenarioSettings
 from scenarios.sweep import SweepCosts, sweep
-from sidecar.client import GatewayClient
+from sidecar.client import GatewayClient, rfc3339
 from sidecar.settings import GatewaySettings
 from sidecar.solar import PvSystem, clear_sky_kwh_per_kwp
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
+UPSERT_SITE = (
+    """mutation($input: SiteInput!) { upsertSite(input: $input) { userErrors { code } } }"""
+)
+UPSERT_SCENARIO = """mutation($input: ScenarioInput!) {
+  upsertScenario(input: $input) { userErrors { code message } } }"""
 STEP_MS = 900_000
 
 
@@ -99,8 +107,34 @@ def simulation_rows(steps: int, repeat: int, grid: int) -> list[tuple[str, float
     ]
 
 
-async def forecast_rows(
-    database_url: str, sources: int, weeks: int
+async def scenario_row(gateway: GatewayClient, steps: int) -> tuple[str, float, str]:
+    """A scenario of `steps` quarter-hours through the service: read the site's flows with
+    the KPI code, simulate, write seven result series and the scenario site."""
+    stamps, pv, load, _ = year_of_data(steps)
+    for key, values in (("bench:site:pv", pv), ("bench:site:load", load)):
+        await gateway.upsert_series(
+            {"key": key, "kind": "ENERGY", "unit": "kWh", "resolution": "PT15M"}
+        )
+        await gateway.ingest(key, stamps, values)
+    tariff = {"kind": "FIXED", "importPriceCt": 35, "feedInCt": 8}
+    site = {"key": "bench-site", "pv": "bench:site:pv", "load": "bench:site:load",
+            "pvPeakKw": 8, "tariff": tariff}  # fmt: skip
+    await gateway.execute(UPSERT_SITE, {"input": site})
+    end = START + timedelta(minutes=15 * steps)
+    scenario = {"key": "bench", "site": "bench-site", "from": rfc3339(START), "to": rfc3339(end),
+                "pvKwp": 12, "battery": {"capacityKwh": 10, "powerKw": 5}}  # fmt: skip
+    result = (await gateway.execute(UPSERT_SCENARIO, {"input": scenario}))["upsertScenario"]
+    assert result["userErrors"] == [], result
+    service = ScenarioService(gateway, ScenarioSettings())
+    began = time.perf_counter()
+    outcomes = await service.run_pending()
+    seconds = time.perf_counter() - began
+    assert [o.status for o in outcomes] == ["DONE"], outcomes
+    return ("SELF_CONSUMPTION scenario end to end", seconds, "read, simulate, write 7 series")
+
+
+async def gateway_rows(
+    database_url: str, sources: int, weeks: int, year_steps: int
 ) -> list[tuple[str, float, str]]:
     admin = await asyncpg.connect(database_url)
     name = f"bench_sidecars_{secrets.token_hex(3)}"
@@ -139,6 +173,7 @@ async def forecast_rows(
                 issued = await service.issue_all(now=end)
                 issue_s = time.perf_counter() - began
                 assert all(i.error is None for i in issued), issued
+                scenario = await scenario_row(gateway, year_steps)
             conn = await asyncpg.connect(url)
             try:
                 began = time.perf_counter()
@@ -164,6 +199,7 @@ async def forecast_rows(
             issue_s,
             f"target < 10 s; {models} models each, written through the gateway",
         ),
+        scenario,
     ]
 
 
@@ -187,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         (2 * 96, 1, 2, 2, 2) if args.smoke else (365 * 96, 3, 5, 10, 8)
     )
     rows = simulation_rows(steps, repeat, grid)
-    rows += asyncio.run(forecast_rows(args.database_url, sources, weeks))
+    rows += asyncio.run(gateway_rows(args.database_url, sources, weeks, steps))
     print(render(rows))
 
 

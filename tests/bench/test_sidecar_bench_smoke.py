@@ -23,5 +23,11 @@ def test_sidecar_bench_smoke_prints_every_measurement() -> None:
         timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for line in ("SELF_CONSUMPTION", "COST_OPTIMAL", "sweep 2 x 2", "48 h forecast issue"):
+    for line in (
+        "SELF_CONSUMPTION",
+        "COST_OPTIMAL",
+        "sweep 2 x 2",
+        "48 h forecast issue",
+        "scenario end to end",
+    ):
         assert line in proc.stdout, proc.stdout

@@ -228,3 +228,39 @@ async def test_a_dst_day_has_92_quarter_hours(gateway: GatewayClient, gql: Gql) 
     assert soc[19] == pytest.approx(2.0) and soc[-1] == pytest.approx(2.0)
     _, export = await gateway.samples(f"scenario:{key}:grid_export", start, end)
     assert export.sum() == pytest.approx(92 * 0.1 - 2.0)
+
+
+async def test_tariff_override_makes_a_fixed_site_cost_optimal(
+    gateway: GatewayClient, gql: Gql
+) -> None:
+    site = unique("fix")
+    await make_site(gql, site, pvPeakKw=6)  # FIXED tariff
+    await gateway.upsert_series(
+        {"key": f"{site}:price", "kind": "PRICE", "unit": "EUR/MWh", "resolution": "PT1H"}
+    )
+    await write_site_data(gateway, site, price=True)
+    key = unique("override")
+    tariff = {"kind": "DYNAMIC", "priceSeries": f"{site}:price", "surchargesCt": 17.85,
+              "vat": 0.19, "feedInCt": 8.1}  # fmt: skip
+    # No PV (pvKwp 0): whatever the battery stores comes from the grid.
+    value = {**scenario(key, site, battery={"capacityKwh": 8, "powerKw": 4}, pvKwp=0,
+                        strategy="COST_OPTIMAL", tariff=tariff), **PERIOD}  # fmt: skip
+    assert (await gql(UPSERT, {"input": value}))["data"]["upsertScenario"]["userErrors"] == []
+    await run_until_done(gateway, key)
+    result = (await gateway.execute(KPIS, {"key": key, **PERIOD}))["scenario"]
+    assert result["status"] == "DONE", result
+    assert result["site"]["tariff"]["kind"] == "DYNAMIC"
+    _, charge = await gateway.samples(
+        f"scenario:{key}:battery_charge", START, START + timedelta(days=2)
+    )
+    _, pv = await gateway.samples(f"scenario:{key}:pv", START, START + timedelta(days=2))
+    _, imported = await gateway.samples(
+        f"scenario:{key}:grid_import", START, START + timedelta(days=2)
+    )
+    # The optimum charges from the grid in cheap hours (the greedy rule never does) and
+    # discharges in the dear evening hours (17:00-22:00 UTC in write_site_data).
+    assert pv.max() == 0 and charge.sum() > 1
+    charging = charge > 1e-6
+    assert (imported[charging] >= charge[charging] - 1e-6).all()
+    hours = (np.arange(len(charge)) // 4) % 24
+    assert not ((hours >= 17) & (hours < 22) & charging).any()
