@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "GatewaySettings",
     "StrictModel",
+    "format_errors",
     "load",
 ]
 
@@ -88,6 +89,7 @@ def with_gateway_overrides(
 
 
 def format_errors(exc: ValidationError, source: str) -> str:
+    """One line per invalid field (shared with the SMARD scraper)."""
     lines = [f"invalid configuration ({source}):"]
     for err in exc.errors():
         where = ".".join(str(part) for part in err["loc"]) or "(top level)"

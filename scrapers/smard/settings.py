@@ -25,6 +25,7 @@ from pydantic import (
 
 from scrapers.smard.catalog import DEFAULT_FUELS, FILTERS, RESOLUTIONS, check_combination
 from scrapers.smard.errors import ConfigError
+from sidecar.settings import format_errors
 
 DEFAULT_BASE_URL = "https://www.smard.de/app"
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000/graphql"
@@ -158,15 +159,6 @@ class Settings(_Model):
         return self
 
 
-def _format_errors(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
-    for err in exc.errors():
-        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        message = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
-
-
 def load_settings(
     path: Path | None = None,
     *,
@@ -202,4 +194,4 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source)) from None
+        raise ConfigError(format_errors(exc, source)) from None
