@@ -39,7 +39,11 @@ class SiteRecord:
     battery_charge: str | None = None
     battery_discharge: str | None = None
     battery: str | None = None
-    pv_peak_kw: float | None = None
+    pv_peak_kw: float | None = None  # DC nameplate, kWp
+    latitude: float | None = None  # PV location and orientation (pvlib conventions)
+    longitude: float | None = None
+    tilt: float | None = None  # degrees from horizontal
+    azimuth: float | None = None  # degrees clockwise from north, 180 = south
     tariff: str = "FIXED"  # FIXED | DYNAMIC
     import_price_ct: float | None = None  # FIXED, gross ct/kWh
     feed_in_ct: float = 0.0

@@ -28,6 +28,9 @@ COPY resolvers ./resolvers
 COPY db ./db
 COPY scrapers ./scrapers
 COPY jsonlogs ./jsonlogs
+COPY sidecar ./sidecar
+COPY forecasting ./forecasting
+COPY scenarios ./scenarios
 RUN python -m build --wheel --outdir /dist .
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -16,6 +16,7 @@ from resolvers import (
     ingest as ingest_resolvers,
     kpis as kpi_resolvers,
     market as market_resolvers,
+    scenarios as scenario_resolvers,
     series as series_resolvers,
     sites as site_resolvers,
 )
@@ -25,6 +26,13 @@ from resolvers.execution import ColumnarExecutionContext
 from resolvers.kpis import StoreKpiResult
 from resolvers.market import IntensityColumns, PriceColumns
 from resolvers.scalars import scalar_map
+from resolvers.scenarios import (
+    FinishScenarioResult,
+    Scenario,
+    Sweep,
+    UpsertScenarioResult,
+    UpsertSweepResult,
+)
 from resolvers.series import Series, SeriesConnection
 from resolvers.sites import Site, UpsertSiteResult
 from resolvers.types import DeleteResult, IngestResult
@@ -55,6 +63,16 @@ class Query:
         resolver=site_resolvers.list_sites,
         extensions=scoped(Scope.READ),
         description="Sites ordered by key.",
+    )
+    scenario: Scenario | None = strawberry.field(
+        resolver=scenario_resolvers.get_scenario,
+        extensions=scoped(Scope.READ),
+        description="One what-if scenario by key: inputs, status and its own site.",
+    )
+    sweep: Sweep | None = strawberry.field(
+        resolver=scenario_resolvers.get_sweep,
+        extensions=scoped(Scope.READ),
+        description="A stored PV x battery sizing sweep by key.",
     )
     market_price: PriceColumns = strawberry.field(
         resolver=market_resolvers.market_price,
@@ -93,6 +111,30 @@ class Mutation:
         extensions=scoped(Scope.INGEST),
         description="Compute a site KPI per bucket and store it as a KPI series "
         "(site:{site}:{kpi}:{every} by default) through the ingest write path.",
+    )
+    upsert_scenario: UpsertScenarioResult = strawberry.field(
+        resolver=scenario_resolvers.upsert_scenario,
+        extensions=scoped(Scope.INGEST),
+        description="Create a scenario or change its inputs (then it is computed again). "
+        "Bad input gets typed userErrors and writes nothing.",
+    )
+    claim_scenario: Scenario | None = strawberry.field(
+        resolver=scenario_resolvers.claim_scenario,
+        extensions=scoped(Scope.INGEST),
+        description="For scenario services: take the oldest PENDING scenario (or one whose "
+        "claim is older than `leaseSeconds`) and mark it RUNNING; each claim goes to exactly "
+        "one caller. Null when there is nothing to do.",
+    )
+    finish_scenario: FinishScenarioResult = strawberry.field(
+        resolver=scenario_resolvers.finish_scenario,
+        extensions=scoped(Scope.INGEST),
+        description="For scenario services: mark the claimed revision DONE or FAILED. A "
+        "STALE_CLAIM userError means the inputs changed or another service took it over.",
+    )
+    upsert_sweep: UpsertSweepResult = strawberry.field(
+        resolver=scenario_resolvers.upsert_sweep,
+        extensions=scoped(Scope.INGEST),
+        description="Store a PV x battery sizing sweep computed by the scenario service.",
     )
 
     @strawberry.mutation(

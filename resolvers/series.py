@@ -101,6 +101,21 @@ class Series:
     ) -> EnergyColumns:
         return await series_energy(self.record, info, from_, to, every, timezone)
 
+    @strawberry.field(
+        description="Forecast series of this series (labelled forecast_of = this key), by key."
+    )
+    async def forecasts(self, info: Info[Context, None]) -> list[Series]:
+        ctx = info.context
+        records = await db_series.list_series(
+            ctx.database,
+            where=db_series.SeriesFilter(labels={"forecast_of": self.record.key}),
+            after_key=None,
+            limit=ctx.limits.max_page_size,
+        )
+        for record in records:
+            ctx.loaders.prime(record)
+        return [Series(record=r) for r in records]
+
     @strawberry.field
     async def first_timestamp(self, info: Info[Context, None]) -> datetime | None:
         return (await info.context.loaders.extents.load(self.record.id))[0]

@@ -28,6 +28,10 @@ __all__ = [
     "TariffInput",
     "TariffKind",
     "UpsertSiteResult",
+    "InvalidInput",
+    "PvSystem",
+    "Tariff",
+    "check_tariff",
     "get_site",
     "list_sites",
     "upsert_site",
@@ -88,7 +92,20 @@ class SiteInput:
     battery_discharge: str | None = None
     battery: str | None = None
     pv_peak_kw: float | None = strawberry.field(
-        default=None, description="DC nameplate (kWp), for plausibility checks."
+        default=None,
+        description="DC nameplate (kWp): plausibility checks, PV forecasts, scenario scaling.",
+    )
+    latitude: float | None = strawberry.field(
+        default=None, description="PV location, degrees north (-90..90), for clear-sky profiles."
+    )
+    longitude: float | None = strawberry.field(
+        default=None, description="PV location, degrees east (-180..180)."
+    )
+    tilt: float | None = strawberry.field(
+        default=None, description="PV tilt, degrees from horizontal (0..90)."
+    )
+    azimuth: float | None = strawberry.field(
+        default=None, description="PV azimuth, degrees clockwise from north (180 = south)."
     )
     co2_region: str = strawberry.field(
         default="DE", description="SMARD region of the generation series for grid intensity."
@@ -98,6 +115,21 @@ class SiteInput:
         description="Fixed grid intensity in g/kWh (e.g. UBA annual factor) instead of SMARD.",
     )
     labels: JSON | None = None
+
+
+DEFAULT_TILT = 30.0  # a typical pitched roof
+DEFAULT_AZIMUTH = 180.0  # south
+
+
+@strawberry.type(description="Where a site's PV is and how it faces (pvlib conventions).")
+class PvSystem:
+    latitude: float
+    longitude: float
+    tilt: float = strawberry.field(description="Degrees from horizontal (default 30).")
+    azimuth: float = strawberry.field(
+        description="Degrees clockwise from north, 180 = south (default 180)."
+    )
+    kwp: float | None = strawberry.field(description="DC nameplate (the site's pvPeakKw).")
 
 
 @strawberry.type(description="A site: series by role, time zone, tariff.")
@@ -152,6 +184,19 @@ class Site:
     def pv_peak_kw(self) -> float | None:
         return self.record.pv_peak_kw
 
+    @strawberry.field(description="PV settings for clear-sky profiles; null if not given.")
+    def pv_system(self) -> PvSystem | None:
+        r = self.record
+        if r.latitude is None or r.longitude is None:
+            return None
+        return PvSystem(
+            latitude=r.latitude,
+            longitude=r.longitude,
+            tilt=r.tilt if r.tilt is not None else DEFAULT_TILT,
+            azimuth=r.azimuth if r.azimuth is not None else DEFAULT_AZIMUTH,
+            kwp=r.pv_peak_kw,
+        )
+
     @strawberry.field
     def co2_region(self) -> str:
         return self.record.co2_region
@@ -202,13 +247,58 @@ class UpsertSiteResult:
     user_errors: list[UserError]
 
 
-class _Invalid(GatewayError):
-    pass
+class InvalidInput(GatewayError):
+    """A bad field of an input object; becomes a typed userError, nothing is written."""
 
 
 def _finite(value: float | None, name: str, *, low: float = 0.0) -> None:
     if value is not None and not (math.isfinite(value) and value >= low):
-        raise _Invalid(f"`{name}` must be a finite number >= {low:g}", code="INVALID_TARIFF")
+        raise InvalidInput(f"`{name}` must be a finite number >= {low:g}", code="INVALID_TARIFF")
+
+
+_PV_BOUNDS = {
+    "latitude": (-90.0, 90.0, True),
+    "longitude": (-180.0, 180.0, True),
+    "tilt": (0.0, 90.0, True),
+    "azimuth": (0.0, 360.0, False),  # 360 is 0
+}
+
+
+def _check_pv_settings(value: SiteInput) -> None:
+    for name, (low, high, closed) in _PV_BOUNDS.items():
+        number = getattr(value, name)
+        if number is None:
+            continue
+        inside = low <= number <= high if closed else low <= number < high
+        if not (math.isfinite(number) and inside):
+            bracket = "]" if closed else ")"
+            raise InvalidInput(
+                f"`{name}` must lie in [{low:g}, {high:g}{bracket}", code="INVALID_PV"
+            )
+    if (value.latitude is None) != (value.longitude is None):
+        raise InvalidInput("`latitude` and `longitude` come together", code="INVALID_PV")
+
+
+def check_tariff(t: TariffInput) -> None:
+    """Raise `InvalidInput` (INVALID_TARIFF) unless the tariff is complete and in range."""
+    for name, number in (
+        ("importPriceCt", t.import_price_ct),
+        ("feedInCt", t.feed_in_ct),
+        ("surchargesCt", t.surcharges_ct),
+        ("vat", t.vat),
+    ):
+        _finite(number, name)
+    if t.kind is TariffKind.FIXED and t.import_price_ct is None:
+        raise InvalidInput("a FIXED tariff needs `importPriceCt`", code="INVALID_TARIFF")
+    if t.kind is TariffKind.DYNAMIC and (
+        t.price_series is None or t.surcharges_ct is None or t.vat is None
+    ):
+        raise InvalidInput(
+            "a DYNAMIC tariff needs `priceSeries`, `surchargesCt` and `vat`",
+            code="INVALID_TARIFF",
+        )
+    if t.vat is not None and not t.vat < 1:
+        raise InvalidInput("`vat` is a fraction below 1, e.g. 0.19", code="INVALID_TARIFF")
 
 
 def _record(value: SiteInput) -> SiteRecord:
@@ -217,43 +307,31 @@ def _record(value: SiteInput) -> SiteRecord:
         zone = check_timezone(value.timezone)
         region = check_region(value.co2_region, "co2Region")
     except InvalidArgument as exc:
-        raise _Invalid(str(exc), code=exc.code) from None
+        raise InvalidInput(str(exc), code=exc.code) from None
     if value.grid is not None and (value.grid_import or value.grid_export):
-        raise _Invalid("give `grid` or `gridImport`/`gridExport`, not both", code="INVALID_SITE")
+        raise InvalidInput(
+            "give `grid` or `gridImport`/`gridExport`, not both", code="INVALID_SITE"
+        )
     if (value.grid_import is None) != (value.grid_export is None):
-        raise _Invalid("`gridImport` and `gridExport` come together", code="INVALID_SITE")
+        raise InvalidInput("`gridImport` and `gridExport` come together", code="INVALID_SITE")
     if value.battery is not None and (value.battery_charge or value.battery_discharge):
-        raise _Invalid(
+        raise InvalidInput(
             "give `battery` or `batteryCharge`/`batteryDischarge`, not both", code="INVALID_SITE"
         )
     if (value.battery_charge is None) != (value.battery_discharge is None):
-        raise _Invalid("`batteryCharge` and `batteryDischarge` come together", code="INVALID_SITE")
-    if value.load is None and value.grid is None and value.grid_import is None:
-        raise _Invalid("a site needs a `load` or a grid series", code="INVALID_SITE")
-    t = value.tariff
-    for name, number in (
-        ("importPriceCt", t.import_price_ct),
-        ("feedInCt", t.feed_in_ct),
-        ("surchargesCt", t.surcharges_ct),
-        ("vat", t.vat),
-    ):
-        _finite(number, name)
-    _finite(value.pv_peak_kw, "pvPeakKw")
-    _finite(value.co2_intensity, "co2Intensity")
-    if t.kind is TariffKind.FIXED and t.import_price_ct is None:
-        raise _Invalid("a FIXED tariff needs `importPriceCt`", code="INVALID_TARIFF")
-    if t.kind is TariffKind.DYNAMIC and (
-        t.price_series is None or t.surcharges_ct is None or t.vat is None
-    ):
-        raise _Invalid(
-            "a DYNAMIC tariff needs `priceSeries`, `surchargesCt` and `vat`",
-            code="INVALID_TARIFF",
+        raise InvalidInput(
+            "`batteryCharge` and `batteryDischarge` come together", code="INVALID_SITE"
         )
-    if t.vat is not None and not t.vat < 1:
-        raise _Invalid("`vat` is a fraction below 1, e.g. 0.19", code="INVALID_TARIFF")
+    if value.load is None and value.grid is None and value.grid_import is None:
+        raise InvalidInput("a site needs a `load` or a grid series", code="INVALID_SITE")
+    t = value.tariff
+    check_tariff(t)
+    _finite(value.pv_peak_kw, "pvPeakKw")
+    _check_pv_settings(value)
+    _finite(value.co2_intensity, "co2Intensity")
     labels: Any = value.labels
     if labels is not None and not isinstance(labels, dict):
-        raise _Invalid("`labels` must be a JSON object", code=Code.INVALID_ARGUMENT)
+        raise InvalidInput("`labels` must be a JSON object", code=Code.INVALID_ARGUMENT)
     dynamic = t.kind is TariffKind.DYNAMIC
     return SiteRecord(
         key=value.key,
@@ -268,6 +346,10 @@ def _record(value: SiteInput) -> SiteRecord:
         battery_discharge=value.battery_discharge,
         battery=value.battery,
         pv_peak_kw=value.pv_peak_kw,
+        latitude=value.latitude,
+        longitude=value.longitude,
+        tilt=value.tilt,
+        azimuth=value.azimuth,
         tariff=t.kind.name,
         import_price_ct=t.import_price_ct if not dynamic else None,
         feed_in_ct=t.feed_in_ct,
@@ -315,7 +397,7 @@ def _series_errors(record: SiteRecord, found: dict[str, SeriesRecord | None]) ->
 async def upsert_site(info: Info[Context, None], input: SiteInput) -> UpsertSiteResult:
     try:
         record = _record(input)
-    except _Invalid as exc:
+    except InvalidInput as exc:
         return UpsertSiteResult(site=None, user_errors=[UserError(code=exc.code, message=str(exc))])
     keys = list(record.roles().values()) + ([record.price_key] if record.price_key else [])
     loaded = await info.context.loaders.series_by_key.load_many(keys)

@@ -38,6 +38,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from scrapers.smard.catalog import DEFAULT_FUELS, FILTERS, RESOLUTIONS, check_combination
 from scrapers.smard.errors import ConfigError
+from sidecar.settings import format_errors
 
 DEFAULT_BASE_URL = "https://www.smard.de/app"
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000/graphql"
@@ -193,15 +194,6 @@ class Settings(BaseSettings):
         return self
 
 
-def _format_errors(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
-    for err in exc.errors():
-        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        message = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
-
-
 class _Environment(EnvSettingsSource):
     """SMARD_* variables (nested with `__`) read from a given mapping, not only os.environ."""
 
@@ -275,6 +267,6 @@ def load_settings(
         # mypy sees only the field arguments of a pydantic model's __init__.
         return Settings(_build_sources=(tuple(sources), {}))  # type: ignore[call-arg]
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source)) from None
+        raise ConfigError(format_errors(exc, source)) from None
     except SettingsError as exc:
         raise ConfigError(f"invalid configuration (environment): {exc}") from None

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from forecasting.settings import load_settings as forecasting_settings
 from gateway.settings import Settings
+from scenarios.settings import load_settings as scenario_settings
 from scrapers.smard.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,10 +26,29 @@ def load_yaml_documents(path: Path) -> list[Doc]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
-def scraper_reads(name: str) -> bool:
-    """Whether the scraper's settings change when `name` is set: asks the code, not a list."""
+# Sidecars that reach the gateway over HTTP: compose service -> (Kubernetes Deployment and
+# ConfigMap, Secret with its key, the code's settings loader).
+SIDECARS: dict[str, tuple[str, str, str, Any]] = {
+    "scraper": ("smard-scraper", "smard-scraper-config", "smard-scraper-key", load_settings),
+    "forecasting": ("forecasting", "forecasting-config", "forecasting-key", forecasting_settings),
+    "scenarios": ("scenarios", "scenarios-config", "scenarios-key", scenario_settings),
+}
+
+
+def sidecar_reads(service: str, name: str) -> bool:
+    """Whether a sidecar's settings change when `name` is set: asks the code, not a list."""
+    load = SIDECARS[service][3]
     probe = {name: "http://probe.invalid/graphql"}
-    return load_settings(env=probe).model_dump_json() != load_settings(env={}).model_dump_json()
+    return bool(load(env=probe).model_dump_json() != load(env={}).model_dump_json())
+
+
+def deployment_docs() -> str:
+    """Where the deployment steps are written: docs/deployment.md and the sidecars' docs."""
+    sections = [(ROOT / "docs" / "deployment.md").read_text()]
+    for doc in ("forecasting.md", "scenarios.md"):
+        text = (ROOT / "docs" / doc).read_text()
+        sections.append(text[text.index("\n## Deployment\n") :])
+    return "\n".join(sections)
 
 
 def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
@@ -110,10 +131,6 @@ def deployment_for(documents: list[Doc], selector: dict[str, str]) -> list[Doc]:
         for d in of_kind(documents, "Deployment")
         if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
     ]
-
-
-def deployment_doc() -> str:
-    return (ROOT / "docs" / "deployment.md").read_text()
 
 
 def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:

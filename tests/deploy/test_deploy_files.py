@@ -27,15 +27,15 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from gateway.settings import Settings
-from scrapers.smard.settings import load_settings
 from tests.conftest import LiveGateway, _free_port as free_port, running_app
 from tests.deploy.files import (
     DOCKER,
     K8S,
     ROOT,
+    SIDECARS,
     Doc,
     container_env,
-    deployment_doc,
+    deployment_docs,
     deployment_for,
     dockerfile_instructions,
     env_names,
@@ -46,9 +46,9 @@ from tests.deploy.files import (
     of_kind,
     pod_containers,
     resolve_compose_vars,
-    scraper_reads,
     services,
     settings_from,
+    sidecar_reads,
 )
 
 COMPOSE_FILE = DOCKER / "compose.yaml"
@@ -98,9 +98,9 @@ async def test_public_metrics_as_the_k8s_config_sets_them(
 # --- Dockerfiles -------------------------------------------------------------------------
 
 
-def test_both_dockerfiles_exist() -> None:
+def test_the_dockerfiles_exist() -> None:
     names = {p.name for p in DOCKERFILES}
-    assert {"gateway.Dockerfile", "scraper.Dockerfile"} <= names
+    assert {"gateway.Dockerfile", *(f"{s}.Dockerfile" for s in SIDECARS)} <= names
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -146,6 +146,16 @@ def test_gateway_dockerfile_shape(app_routes: set[str], gateway_commands: set[st
     assert command[0] in gateway_commands
 
 
+@pytest.mark.parametrize("sidecar", ["forecasting", "scenarios"])
+def test_sidecar_images_install_their_extra_under_the_pins(sidecar: str) -> None:
+    instructions = dockerfile_instructions(DOCKER / f"{sidecar}.Dockerfile")
+    installs = [a for i, a in instructions if i == "RUN" and ".whl" in a]
+    assert len(installs) == 1 and "--constraint /tmp/constraints.txt" in installs[0]
+    assert f"[{sidecar}]" in installs[0]
+    entrypoint = json.loads([a for i, a in instructions if i == "ENTRYPOINT"][-1])
+    assert entrypoint == ["python", "-m", sidecar, "run"]
+
+
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
 def test_image_pins_agree_with_pyproject(dockerfile: Path) -> None:
     """Each image installs the wheel under docker/constraints.txt; a pin that contradicts
@@ -161,7 +171,8 @@ def test_image_pins_agree_with_pyproject(dockerfile: Path) -> None:
             assert version, f"not a pin: {line!r}"
             pins[canonicalize_name(name)] = Version(version)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for text in project["dependencies"]:
+    extras = project["optional-dependencies"]
+    for text in project["dependencies"] + extras["forecasting"] + extras["scenarios"]:
         requirement = Requirement(text)
         pinned = pins.get(canonicalize_name(requirement.name))
         assert pinned is not None, f"{requirement.name}: run docker/constraints.py"
@@ -235,7 +246,7 @@ def test_compose_matches_the_compose_specification() -> None:
 
 
 def test_compose_services(compose: Doc) -> None:
-    assert set(services(compose)) == {"db", "migrate", "gateway", "scraper", "prometheus"}
+    assert set(services(compose)) == {"db", "migrate", "gateway", "prometheus", *SIDECARS}
 
 
 def test_compose_images_pinned(compose: Doc) -> None:
@@ -246,7 +257,7 @@ def test_compose_images_pinned(compose: Doc) -> None:
 
 def test_compose_builds_point_at_the_dockerfiles(compose: Doc) -> None:
     built = {name: s["build"] for name, s in services(compose).items() if "build" in s}
-    assert set(built) == {"migrate", "gateway", "scraper"}
+    assert set(built) == {"migrate", "gateway", *SIDECARS}
     for name, build in built.items():
         context = (COMPOSE_FILE.parent / build["context"]).resolve()
         assert context == ROOT, f"{name}: the build context must be the repository root"
@@ -261,7 +272,8 @@ def test_compose_dependency_chain(compose: Doc) -> None:
     assert s["gateway"]["depends_on"] == {
         "migrate": {"condition": "service_completed_successfully"}
     }
-    assert s["scraper"]["depends_on"]["gateway"]["condition"] == "service_healthy"
+    for sidecar in SIDECARS:
+        assert s[sidecar]["depends_on"]["gateway"]["condition"] == "service_healthy"
     assert s["prometheus"]["depends_on"]["gateway"]["condition"] in {
         "service_started",
         "service_healthy",
@@ -358,14 +370,16 @@ def test_compose_ports_agree(compose: Doc) -> None:
     assert f"127.0.0.1:{port}/readyz" in " ".join(gateway["healthcheck"]["test"])
 
 
-def test_compose_scraper_environment(compose: Doc, app_routes: set[str]) -> None:
+@pytest.mark.parametrize("sidecar", SIDECARS)
+def test_compose_sidecar_environment(compose: Doc, app_routes: set[str], sidecar: str) -> None:
     s = services(compose)
-    environment = s["scraper"]["environment"]
-    unknown = {name for name in env_names(environment) if not scraper_reads(name)}
-    assert not unknown, f"the scraper ignores {unknown}"
+    environment = s[sidecar]["environment"]
+    unknown = {name for name in env_names(environment) if not sidecar_reads(sidecar, name)}
+    assert not unknown, f"{sidecar} ignores {unknown}"
     values = {k: resolve_compose_vars(str(v)) for k, v in environment.items()}
-    assert load_settings(env=values).gateway.url == values["GATEWAY_URL"]
-    assert "GATEWAY_TOKEN" in environment, "the scraper needs an ingest key"
+    load = SIDECARS[sidecar][3]
+    assert load(env=values).gateway.url == values["GATEWAY_URL"]
+    assert "GATEWAY_TOKEN" in environment, f"{sidecar} needs a key"
     assert "${" in environment["GATEWAY_TOKEN"], "the key comes from the environment, not git"
     url = urlsplit(environment["GATEWAY_URL"])
     assert url.hostname == "gateway"
@@ -488,7 +502,7 @@ def test_k8s_gateway_deployment(
 
 def test_k8s_pods_run_non_root_read_only(k8s_documents: list[Doc]) -> None:
     workloads = of_kind(k8s_documents, "Deployment") + of_kind(k8s_documents, "Job")
-    assert len(workloads) == 3
+    assert len(workloads) == 3 + len(SIDECARS) - 1  # gateway, migrate job, the sidecars
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -542,11 +556,18 @@ def test_k8s_selectors_match(k8s_documents: list[Doc]) -> None:
     assert hpa["spec"]["minReplicas"] == gateway["spec"]["replicas"]
 
 
-def test_k8s_scraper_deployment(k8s_documents: list[Doc], app_routes: set[str]) -> None:
-    scraper = named(k8s_documents, "Deployment", "smard-scraper")
-    assert scraper["spec"]["replicas"] == 1
-    assert scraper["spec"]["strategy"]["type"] == "Recreate", "never two scrapers at once"
-    config = named(k8s_documents, "ConfigMap", "smard-scraper-config")["data"]
+@pytest.mark.parametrize("sidecar", SIDECARS)
+def test_k8s_sidecar_deployment(
+    k8s_documents: list[Doc], app_routes: set[str], sidecar: str
+) -> None:
+    name, config_name, secret, _ = SIDECARS[sidecar]
+    deployment = named(k8s_documents, "Deployment", name)
+    if sidecar != "scenarios":  # scenario replicas coordinate through claimScenario
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"]["type"] == "Recreate", "never two at once"
+    (container,) = pod_containers(deployment)
+    assert container_env(k8s_documents, container)[1] == {secret}
+    config = named(k8s_documents, "ConfigMap", config_name)["data"]
     url = urlsplit(config["GATEWAY_URL"])
     service = named(k8s_documents, "Service", "energy-gateway")
     namespace = service["metadata"]["namespace"]
@@ -578,8 +599,11 @@ def test_k8s_environment_matches_settings(
         for container in pod_containers(workload):
             names, secrets = container_env(k8s_documents, container)
             referenced_secrets |= secrets
-            if workload["metadata"]["name"] == "smard-scraper":
-                unknown = {n for n in names if not scraper_reads(n)}
+            sidecar = next(
+                (k for k, v in SIDECARS.items() if v[0] == workload["metadata"]["name"]), None
+            )
+            if sidecar is not None:
+                unknown = {n for n in names if not sidecar_reads(sidecar, n)}
                 assert "GATEWAY_TOKEN" in names
             else:
                 unknown = names - gateway_env_names
@@ -590,16 +614,17 @@ def test_k8s_environment_matches_settings(
         {**gateway_config, "DATABASE_URL": "postgresql://probe@db/probe"}, monkeypatch
     )
     assert (settings.env, settings.host) == ("prod", "0.0.0.0")
-    scraper_config = named(k8s_documents, "ConfigMap", "smard-scraper-config")["data"]
-    load_settings(env={**scraper_config, "GATEWAY_TOKEN": "probe"})  # the values parse
+    for _, config_name, _, load in SIDECARS.values():
+        config = named(k8s_documents, "ConfigMap", config_name)["data"]
+        load(env={**config, "GATEWAY_TOKEN": "probe"})  # the values parse
     gateway = named(k8s_documents, "Deployment", "energy-gateway")
     (container,) = pod_containers(gateway)
     assert int(gateway_config["GATEWAY_PORT"]) == container["ports"][0]["containerPort"]
     # No Secret is committed; each one the pods need is created as docs/deployment.md says.
     assert not of_kind(k8s_documents, "Secret")
-    deployment_docs = deployment_doc()
+    docs = deployment_docs()
     for secret in referenced_secrets:
-        assert f"create secret generic {secret}" in deployment_docs, secret
+        assert f"create secret generic {secret}" in docs, secret
 
 
 # --- the dashboard in the gateway image (docs/frontend.md) -------------------------------

@@ -1,0 +1,1 @@
+"""Forecasts of site and market series (docs/forecasting.md)."""
