@@ -14,6 +14,7 @@ COPY gateway ./gateway
 COPY resolvers ./resolvers
 COPY db ./db
 COPY scrapers ./scrapers
+COPY jsonlogs ./jsonlogs
 COPY sidecar ./sidecar
 COPY forecasting ./forecasting
 COPY scenarios ./scenarios

@@ -185,7 +185,7 @@ def _resolver_error_codes() -> set[str]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             code = _keyword(node, "code")
-            if name in {"InvalidArgument", "_Invalid", "NotFound"} and isinstance(
+            if name in {"InvalidArgument", "_Invalid", "InvalidInput", "NotFound"} and isinstance(
                 code, ast.Constant
             ):
                 codes.add(code.value)

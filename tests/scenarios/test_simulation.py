@@ -1,4 +1,4 @@
-"""The scenario core on its own: balance, SoC bounds, losses, energy.md-style worked example,
+"""The scenario core on its own: balance, SoC bounds, losses, the worked example of docs/domain.md,
 a DST day and the linear program against the greedy rule and a hand-solved case."""
 
 from __future__ import annotations
