@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator, AuthError, ScopeMap
+from gateway.cost import KeyCosts
 from gateway.endpoint import GraphQLEndpoint, error_response
 from gateway.graphql_app import GatewayGraphQL
 from gateway.health import Lifecycle, health_endpoints
@@ -76,6 +77,11 @@ def create_app(settings: Settings) -> Starlette:
         scopes=ScopeMap(schema),
         settings=settings,
         rate_limits=rate_limits,
+        key_costs=KeyCosts(
+            settings.key_cost_budget,
+            max_expensive=settings.key_max_expensive,
+            expensive_points=settings.expensive_points,
+        ),
     )
     metrics = GatewayMetrics(database)
     lifecycle = Lifecycle()
