@@ -86,6 +86,7 @@ class _Walk:
             if isinstance(d, FragmentDefinitionNode)
         }
         self.done: dict[int, _Summary] = {}  # id(selection set) -> summary
+        self.limited = True  # stop at the first limit passed
 
     def _children(self, selections: SelectionSetNode) -> list[tuple[SelectionSetNode, str | None]]:
         """Selection sets this one needs summarised first, with the fragment name for spreads."""
@@ -156,12 +157,12 @@ class _Walk:
                 fields += below.fields
                 depth = max(depth, below.depth)
                 aliases += below.aliases
-        if aliases > self.limits.max_aliases:
+        if aliases > self.limits.max_aliases and self.limited:
             # Every selection set walked is reachable from an operation, so the document
             # passes the limit too: stop now. (Depth is checked per operation: introspection
             # subtrees do not count, as in strawberry's limiter.)
             raise _too_many_aliases(aliases, self.limits)
-        return _Summary(frozenset(names), min(fields, _CAP), depth, aliases)
+        return _Summary(frozenset(names), min(fields, _CAP), depth, min(aliases, _CAP))
 
 
 def _too_many_aliases(count: int, limits: DocumentLimits) -> DocumentRefused:
@@ -195,6 +196,9 @@ def _analyse(document: DocumentNode, limits: DocumentLimits) -> Analysis:
         if aliases > limits.max_aliases:
             raise _too_many_aliases(aliases, limits)
         operations.append(Operation(definition.operation.value, name, summary.names))
+    walk.limited = False  # fragments no operation spreads: refuse cycles, count nothing
+    for fragment in walk.fragments.values():
+        walk.summarise(fragment)
     return Analysis(tuple(operations))
 
 

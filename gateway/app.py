@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> Starlette:
             settings.key_cost_budget,
             max_expensive=settings.key_max_expensive,
             expensive_points=settings.expensive_points,
+            max_expensive_total=settings.max_expensive_requests,
         ),
     )
     metrics = GatewayMetrics(database)

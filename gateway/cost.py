@@ -5,8 +5,10 @@ A request's cost is what its point budget (`resolvers.context.Budget`) charges b
 read runs: buckets, raw samples (the `limit`), KPI steps. Each charge also counts against the
 key's window (a `limits` sliding-window counter, so a window holds one counter per key, not one
 entry per point). Past `expensive_points` a request is expensive and takes one of the key's
-expensive slots for the rest of its life; with every slot taken the charge is refused. A
-key whose window is already spent gets 429 before anything runs.
+expensive slots, and one of the process's, for the rest of its life; with every slot taken the
+charge is refused. The process-wide slots bound the memory that large responses take (each
+holds its columns and its JSON until sent). A key whose window is already spent gets 429
+before anything runs.
 
 Requests without a key (development mode's anonymous access) are not accounted. Each gateway
 process counts on its own, like the rate limits.
@@ -29,9 +31,17 @@ __all__ = ["KeyCosts", "RequestAccount"]
 
 
 class KeyCosts:
-    def __init__(self, budget: str | None, *, max_expensive: int, expensive_points: int) -> None:
+    def __init__(
+        self,
+        budget: str | None,
+        *,
+        max_expensive: int,
+        expensive_points: int,
+        max_expensive_total: int | None = None,
+    ) -> None:
         self.item: RateLimitItem | None = parse(budget) if budget else None
         self.max_expensive = max_expensive
+        self.max_expensive_total = max_expensive_total
         self.expensive_points = expensive_points
         self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.expensive: Counter[str] = Counter()  # key id -> expensive requests in flight
@@ -66,6 +76,14 @@ class RequestAccount:
                     f"{what} would make this request expensive (over {costs.expensive_points} "
                     f"points) while this key already runs {costs.max_expensive} expensive "
                     "requests; retry when one has finished"
+                )
+            total = costs.max_expensive_total
+            if total is not None and costs.expensive.total() >= total:
+                self.refused = "expensive_total"
+                raise CostLimited(
+                    f"{what} would make this request expensive (over {costs.expensive_points} "
+                    f"points) while the gateway already runs {total} expensive requests; "
+                    "retry shortly"
                 )
             costs.expensive[self.key_id] += 1
             self.expensive = True

@@ -38,6 +38,7 @@ REFUSALS = (
     "overloaded",
     "key_cost",
     "key_concurrency",
+    "expensive_total",
     "body_timeout",
     "header_timeout",
     "header_too_large",
