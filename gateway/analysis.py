@@ -8,8 +8,10 @@ It stops at the first limit passed, so its time is bounded by the size of the do
 the token limit bounds in turn.
 
 It serves the scope check (root fields of the operation that will execute), the root-field,
-depth and alias limits, and the operation selection, which follows graphql-core's execution:
-several operations need an `operationName`, and an unknown name is refused.
+depth, alias and field limits (the last bounds graphql-core's validation, whose overlapping-
+fields rule compares the fields of a selection set pairwise), and the operation selection,
+which follows graphql-core's execution: several operations need an `operationName`, and an
+unknown name is refused.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class DocumentLimits:
     max_depth: int = 8
     max_aliases: int = 15
     max_root_fields: int = 10
+    max_fields: int = 500
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class _Summary:
     fields: int  # fields at this level other than __typename, once per spread
     depth: int  # strawberry's counting: a field with a selection set adds 1, a leaf 0
     aliases: int  # aliased fields anywhere below, once per spread
+    selected: int  # fields anywhere below, once per spread: what validation compares
 
 
 class _Walk:
@@ -131,16 +135,18 @@ class _Walk:
 
     def _combine(self, node: SelectionSetNode) -> _Summary:
         names: set[str] = set()
-        fields = depth = aliases = 0
+        fields = depth = aliases = selected = 0
         for selection in node.selections:
             if isinstance(selection, FieldNode):
                 name = selection.name.value
                 names.add(name)
                 fields += name != "__typename"
                 aliases += selection.alias is not None
+                selected += 1
                 if selection.selection_set is not None:
                     below = self.done[id(selection.selection_set)]
                     aliases += below.aliases
+                    selected += below.selected
                     if not name.startswith("__"):  # introspection adds no depth
                         depth = max(depth, 1 + below.depth)
             else:
@@ -157,12 +163,21 @@ class _Walk:
                 fields += below.fields
                 depth = max(depth, below.depth)
                 aliases += below.aliases
+                selected += below.selected
+        if self.limited and selected > self.limits.max_fields:
+            raise DocumentRefused(
+                f"{min(selected, _CAP)} fields in one operation once fragments are expanded; "
+                f"the limit is {self.limits.max_fields}",
+                "TOO_MANY_FIELDS",
+            )
         if aliases > self.limits.max_aliases and self.limited:
             # Every selection set walked is reachable from an operation, so the document
             # passes the limit too: stop now. (Depth is checked per operation: introspection
             # subtrees do not count, as in strawberry's limiter.)
             raise _too_many_aliases(aliases, self.limits)
-        return _Summary(frozenset(names), min(fields, _CAP), depth, min(aliases, _CAP))
+        return _Summary(
+            frozenset(names), min(fields, _CAP), depth, min(aliases, _CAP), min(selected, _CAP)
+        )
 
 
 def _too_many_aliases(count: int, limits: DocumentLimits) -> DocumentRefused:

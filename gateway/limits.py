@@ -23,6 +23,7 @@ def document_limits(settings: Settings) -> DocumentLimits:
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_root_fields=settings.max_root_fields,
+        max_fields=settings.max_fields,
     )
 
 

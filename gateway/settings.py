@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=15, ge=0)
     max_tokens: int = Field(default=2000, ge=10)
     max_root_fields: int = Field(default=10, ge=1)
+    max_fields: int = Field(
+        default=500, ge=1, description="Fields in one operation, fragments expanded."
+    )
     # Request bodies: the small limit for everyone, the large one for keys with the ingest
     # scope (a 100k-point columnar ingest is about 5 MB).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
