@@ -13,6 +13,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 from graphql import GraphQLError, parse, validate
 from pydantic import SecretStr
@@ -125,9 +126,9 @@ def main(argv: list[str] | None = None) -> None:
             verdict = "runs" if result.operations else "-"
         except DocumentRefused as refused:
             verdict = refused.code
-        walk = _time(lambda d=document: _quiet(lambda: analysis._analyse(d, LIMITS)), args.repeat)
-        total = _time(lambda t=text: _quiet(lambda: analysis._analyse_text(t, LIMITS)), args.repeat)
-        checked = _time(lambda d=document: validate(schema._schema, d), max(3, args.repeat // 10))
+        walk = _time(partial(_quiet, partial(analysis._analyse, document, LIMITS)), args.repeat)
+        total = _time(partial(_quiet, partial(analysis._analyse_text, text, LIMITS)), args.repeat)
+        checked = _time(partial(validate, schema._schema, document), max(3, args.repeat // 10))
         worst = max(worst, total[1])
         print(
             f"| {name} | {len(text)} | {verdict} | {walk[0]:.2f} ms (max {walk[1]:.2f}) "
