@@ -12,6 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
+from gateway.cost import KeyCosts
+from resolvers.errors import CostLimited
 from tests.gateway.conftest import bearer, running_app, settings_for
 from tests.gateway.test_observability import scrape
 
@@ -331,3 +333,24 @@ async def test_media_type_is_case_insensitive(
         )
         assert response.status_code == 200, (content_type, response.text)
         assert response.json() == {"data": {"__typename": "Query"}}
+
+
+def test_expensive_slots_are_counted_per_key_and_per_process() -> None:
+    costs = KeyCosts(None, max_expensive=1, expensive_points=10, max_expensive_total=2)
+    a, b, c = costs.account("a"), costs.account("b"), costs.account("c")
+    a.charge(11, "x")
+    b.charge(11, "x")
+    with pytest.raises(CostLimited, match="the gateway already runs 2"):
+        c.charge(11, "x")
+    assert c.refused == "expensive_total"
+    again = costs.account("a")
+    again.charge(5, "x")  # cheap requests of a busy key still run
+    with pytest.raises(CostLimited, match="this key already runs 1"):
+        again.charge(6, "x")
+    assert again.refused == "key_concurrency"
+    a.close()
+    c.charge(11, "x")  # a's slot is free again
+    assert costs.expensive == {"b": 1, "c": 1}
+    for account in (b, c, again):
+        account.close()
+    assert not costs.expensive
