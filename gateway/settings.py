@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     key_cost_budget: str | None = "5000000/minute"
     key_max_expensive: int = Field(default=2, ge=1)
     max_expensive_requests: int = Field(
-        default=8, ge=1, description="Expensive requests of all keys at once (bounds memory)."
+        default=2, ge=1, description="Expensive requests of all keys at once (bounds memory)."
     )
     expensive_points: int = Field(default=10_000, ge=1)
 
