@@ -18,6 +18,7 @@ __all__ = [
     "check_range",
     "check_timezone",
     "ingest_window",
+    "json_object_problem",
     "require_aware",
     "valid_key",
 ]
@@ -108,17 +109,26 @@ MAX_JSON_VALUES = 1000
 
 
 def check_json_object(value: object, argument: str) -> dict[str, object]:
-    """A JSON object argument (labels) of bounded nesting and size, walked without recursion
-    (a value nested 1,000 deep would overflow the stack of a recursive encoder)."""
+    """A JSON object argument (labels) of bounded nesting and size."""
+    problem = json_object_problem(value, argument)
+    if problem is not None:
+        raise InvalidArgument(problem)
+    assert isinstance(value, dict)
+    return value
+
+
+def json_object_problem(value: object, argument: str) -> str | None:
+    """Why `value` is not an acceptable JSON object argument, or None. Walked without
+    recursion: a value nested 1,000 deep would overflow the stack of a recursive encoder."""
     if not isinstance(value, dict):
-        raise InvalidArgument(f"`{argument}` must be a JSON object")
+        return f"`{argument}` must be a JSON object"
     pending: list[tuple[object, int]] = [(value, 1)]
     seen = 0
     while pending:
         item, depth = pending.pop()
         seen += 1
         if depth > MAX_JSON_DEPTH or seen > MAX_JSON_VALUES:
-            raise InvalidArgument(
+            return (
                 f"`{argument}` may nest {MAX_JSON_DEPTH} levels and hold "
                 f"{MAX_JSON_VALUES} values at most"
             )
@@ -126,4 +136,4 @@ def check_json_object(value: object, argument: str) -> dict[str, object]:
             pending.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             pending.extend((v, depth + 1) for v in item)
-    return value
+    return None

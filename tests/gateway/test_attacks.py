@@ -319,6 +319,20 @@ async def test_hostile_inputs_get_typed_errors(
         headers={**bearer(token), "Content-Type": "application/json"},
     )
     assert _code(deep) == "BAD_USER_INPUT", deep.text[:300]
+    site = (
+        '{"query": "mutation($i: SiteInput!) { upsertSite(input: $i) { userErrors { code } } }", '
+    )
+    site += (
+        '"variables": {"i": {"key": "hygiene", "load": "hygiene:a", "tariff": {"kind": "FIXED", '
+    )
+    site += '"importPriceCt": 30}, "labels": ' + '{"a": ' * 1000 + "1" + "}" * 1000 + "}}}"
+    deep_site = await prod_client.post(
+        "/graphql",
+        content=site.encode(),
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
+    assert "INTERNAL_ERROR" not in deep_site.text, deep_site.text[:300]
+    assert deep_site.json()["data"]["upsertSite"]["userErrors"] == [{"code": "BAD_USER_INPUT"}]
     assert "Traceback" not in log_lines.getvalue()
 
 
