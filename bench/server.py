@@ -54,13 +54,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_gateway(database_url: str, log_path: Path) -> GatewayProcess:
+def start_gateway(
+    database_url: str, log_path: Path, settings: dict[str, str] | None = None
+) -> GatewayProcess:
+    """`settings` adds or overrides GATEWAY_* variables (names without the prefix)."""
     port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "GATEWAY_ENV": "dev",  # anonymous access; the benchmark measures the data path
         "GATEWAY_LOG_LEVEL": "WARNING",
+        **{f"GATEWAY_{k.upper()}": v for k, v in (settings or {}).items()},
     }
     log = log_path.open("wb")
     process = subprocess.Popen(

@@ -64,9 +64,10 @@ class WriteCounts:
 class SamplesExist(Exception):
     """An ERROR-mode write met a stored (series_id, ts); nothing was written."""
 
-    def __init__(self, series_id: int | None, detail: str) -> None:
+    def __init__(self, series_id: int | None, detail: str, ts: datetime | None = None) -> None:
         super().__init__(detail)
         self.series_id = series_id
+        self.ts = ts  # the stored timestamp met, when the server's message names it
 
 
 def micros_from_datetimes(timestamps: Sequence[datetime]) -> npt.NDArray[np.int64]:
@@ -135,7 +136,14 @@ INSERT INTO samples (series_id, ts, value)
 SELECT series_id, ts, value FROM ingest_staging
 ON CONFLICT (series_id, ts) DO NOTHING
 """
-_KEY_DETAIL = re.compile(r"\(series_id, ts\)=\((\d+),")
+_KEY_DETAIL = re.compile(r"\(series_id, ts\)=\((\d+), ([^)]+)\)")
+
+
+def _stored_ts(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _window(batches: Sequence[SampleBatch]) -> tuple[datetime, datetime]:
@@ -165,7 +173,9 @@ async def write_samples(
                 except asyncpg.UniqueViolationError as exc:
                     detail = str(getattr(exc, "detail", None) or exc)
                     match = _KEY_DETAIL.search(detail)
-                    raise SamplesExist(int(match[1]) if match else None, detail) from None
+                    if match is None:
+                        raise SamplesExist(None, detail) from None
+                    raise SamplesExist(int(match[1]), detail, _stored_ts(match[2])) from None
                 inserted, updated = total, 0
             else:
                 await raw.execute(STAGING_DDL)

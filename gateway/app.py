@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator, AuthError, ScopeMap
+from gateway.cost import KeyCosts
 from gateway.endpoint import GraphQLEndpoint, error_response
 from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
 from gateway.graphql_app import GatewayGraphQL
@@ -78,6 +79,12 @@ def create_app(settings: Settings) -> Starlette:
         scopes=ScopeMap(schema),
         settings=settings,
         rate_limits=rate_limits,
+        key_costs=KeyCosts(
+            settings.key_cost_budget,
+            max_expensive=settings.key_max_expensive,
+            expensive_points=settings.expensive_points,
+            max_expensive_total=settings.max_expensive_requests,
+        ),
     )
     metrics = GatewayMetrics(database)
     lifecycle = Lifecycle()

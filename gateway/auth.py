@@ -2,8 +2,8 @@
 
 `Authenticator` turns an `Authorization: Bearer egw_...` header into a `Principal`. `ScopeMap`
 knows the scope each root field declares (`resolvers.auth.required_scope`), and
-`operation_scopes` reads which root fields a document's operation selects, following
-fragments, without validating it. The guard in `gateway.endpoint` answers 401 (missing or bad
+`gateway.analysis` reads which root fields the operation that will execute selects,
+following fragments, before validation. The guard in `gateway.endpoint` answers 401 (missing or bad
 key, with `WWW-Authenticate`) and 403 (missing scope) before any resolver runs, so clients see
 an HTTP status they must not retry. The field permissions stay in place as a second line.
 """
@@ -11,21 +11,8 @@ an HTTP status they must not retry. The field permissions stay in place as a sec
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
 
 import strawberry
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    parse,
-)
 
 from db import keys as db_keys
 from db.engine import Database
@@ -35,9 +22,7 @@ from resolvers.auth import Principal, Scope, required_scope
 __all__ = [
     "AuthError",
     "Authenticator",
-    "Operation",
     "ScopeMap",
-    "analyse_operation",
 ]
 
 
@@ -101,72 +86,3 @@ class ScopeMap:
             if key in self._scopes:
                 needed.add(self._scopes[key] or Scope.ADMIN)
         return needed
-
-
-@dataclass(frozen=True)
-class Operation:
-    kind: str  # "query" | "mutation" | "subscription"
-    name: str | None
-    root_fields: frozenset[str]
-
-
-def _root_fields(
-    selection_set: SelectionSetNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    seen: set[str],
-) -> set[str]:
-    found: set[str] = set()
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            found.add(selection.name.value)
-        elif isinstance(selection, InlineFragmentNode):
-            found |= _root_fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name not in seen and name in fragments:
-                seen.add(name)
-                found |= _root_fields(fragments[name].selection_set, fragments, seen)
-    return found
-
-
-def _select(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None:
-        return operations[0] if len(operations) == 1 else None
-    for op in operations:
-        if op.name is not None and op.name.value == operation_name:
-            return op
-    return None
-
-
-_CACHED_QUERY_CHARS = 16_384  # a long string literal is one token: bound the cache's memory
-
-
-def analyse_operation(query: str, operation_name: str | None, max_tokens: int) -> Operation | None:
-    """The operation a request would run, or None when the document does not parse or names
-    no runnable operation (the GraphQL layer then reports the error itself)."""
-    if len(query) <= _CACHED_QUERY_CHARS:
-        return _analyse_cached(query, operation_name, max_tokens)
-    return _analyse(query, operation_name, max_tokens)
-
-
-def _analyse(query: str, operation_name: str | None, max_tokens: int) -> Operation | None:
-    try:
-        document = parse(query, max_tokens=max_tokens, no_location=True)
-    except GraphQLError:
-        return None
-    operation = _select(document, operation_name)
-    if operation is None:
-        return None
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    fields = _root_fields(operation.selection_set, fragments, set())
-    return Operation(
-        kind=operation.operation.value,
-        name=operation.name.value if operation.name else None,
-        root_fields=frozenset(fields),
-    )
-
-
-_analyse_cached = lru_cache(maxsize=512)(_analyse)

@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from db.engine import Database
-from gateway.endpoint import parsed_body
+from gateway.endpoint import parsed_body, request_account
 from resolvers.auth import Principal
 from resolvers.context import Context, Limits
 
@@ -89,5 +89,6 @@ class GatewayGraphQL(GraphQL[Context, None]):
             state=state,
             # The resolvers tally ingest outcomes here; the access log and metrics read them.
             ingested=state.setdefault("rows", {}),
+            account=request_account.get(),
             retry_after_s=self.retry_after_s,
         )

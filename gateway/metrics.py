@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 from db.engine import Database
 from db.freshness import latest_timestamps
 
-__all__ = ["CONTENT_TYPE", "GatewayMetrics"]
+__all__ = ["CONTENT_TYPE", "REFUSALS", "GatewayMetrics"]
 
 # `_created` series double the output and no dashboard uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -34,6 +34,15 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 ROW_OUTCOMES = ("inserted", "updated", "unchanged", "rejected", "failed")
+REFUSALS = (
+    "overloaded",
+    "key_cost",
+    "key_concurrency",
+    "expensive_total",
+    "body_timeout",
+    "header_timeout",
+    "header_too_large",
+)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 log = logging.getLogger("gateway.metrics")
@@ -92,6 +101,12 @@ class GatewayMetrics:
         self.rate_limited = Counter(
             "rate_limited", "Requests refused with 429, by rule.", ["rule"], registry=r
         )
+        self.refused = Counter(
+            "refused",
+            "Requests and connections refused to protect the gateway, by reason.",
+            ["reason"],
+            registry=r,
+        )
         self.series_last = Gauge(
             "series_last_timestamp_seconds",
             "Newest sample per series (Unix seconds); alert when it falls behind.",
@@ -100,6 +115,8 @@ class GatewayMetrics:
         )
         for outcome in ROW_OUTCOMES:
             self.ingest_rows.labels(outcome)  # export zeros so rate() works from the start
+        for reason in REFUSALS:
+            self.refused.labels(reason)
         r.register(PoolCollector(database))
 
     def operation_label(self, name: str | None) -> str:

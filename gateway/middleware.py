@@ -18,7 +18,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.availability import unavailable_reason
-from gateway.auth import Operation
+from gateway.analysis import Operation
 from gateway.endpoint import error_response
 from gateway.metrics import ROUTES, GatewayMetrics
 
@@ -64,6 +64,8 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
+            if not response_started and state.get("disconnected"):
+                status = 499  # the client left before its request arrived
         except asyncio.CancelledError:
             if not response_started:
                 status = 499  # client went away (nginx's code), not a server error
@@ -101,6 +103,8 @@ class RequestContext:
             self.metrics.db_errors.labels(str(reason)).inc()
         if (rule := state.get("rate_limited")) is not None:
             self.metrics.rate_limited.labels(str(rule)).inc()
+        if (refused := state.get("refused")) is not None:
+            self.metrics.refused.labels(str(refused)).inc()
         operation: Operation | None = state.get("operation")
         rows: dict[str, int] | None = state.get("rows")
         if route == "/graphql" and method == "POST":
@@ -122,6 +126,7 @@ class RequestContext:
                 "operation_type": operation.kind if operation else None,
                 "rows": rows or None,
                 "db_error": state.get("db_error"),
+                "refused": state.get("refused"),
             },
         )
 

@@ -3,7 +3,9 @@
 On SIGTERM/SIGINT uvicorn stops accepting connections, lets in-flight requests finish for up
 to `shutdown_timeout_s`, then runs the lifespan shutdown (which disposes of the pool). The
 server subclass marks the app as draining the moment the signal arrives, so `/readyz` answers
-503 on any connection still open.
+503 on any connection still open. Connections get a header deadline and size cap
+(`gateway.protocol`), a short keep-alive, and a socket limit far above the app's own limit
+on /graphql requests (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 from types import FrameType
 
 import uvicorn
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.health import Lifecycle
 from gateway.logs import configure_logging
+from gateway.metrics import GatewayMetrics
+from gateway.protocol import guarded_protocol
 from gateway.settings import Settings
 
-__all__ = ["GatewayServer", "serve"]
+__all__ = ["GatewayServer", "server_config", "serve"]
 
 
 class GatewayServer(uvicorn.Server):
@@ -30,13 +35,19 @@ class GatewayServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
-    configure_logging(settings.log_level)
-    app = create_app(settings)
-    config = uvicorn.Config(
+def server_config(settings: Settings, app: Starlette, host: str, port: int) -> uvicorn.Config:
+    metrics: GatewayMetrics = app.state.metrics
+    protocol = guarded_protocol(
+        settings.header_timeout_s,
+        settings.max_header_bytes,
+        lambda reason: metrics.refused.labels(reason).inc(),
+    )
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=protocol,
+        timeout_keep_alive=settings.keep_alive_timeout_s,
         log_config=None,  # keep the JSON handler configured above
         access_log=False,  # the gateway writes its own access line with request id and key id
         server_header=False,
@@ -44,4 +55,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
         limit_concurrency=settings.max_concurrency,
     )
-    GatewayServer(config, app.state.lifecycle).run()
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    GatewayServer(server_config(settings, app, host, port), app.state.lifecycle).run()

@@ -46,10 +46,35 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=15, ge=0)
     max_tokens: int = Field(default=2000, ge=10)
     max_root_fields: int = Field(default=10, ge=1)
+    max_fields: int = Field(
+        default=500, ge=1, description="Fields in one operation, fragments expanded."
+    )
     # Request bodies: the small limit for everyone, the large one for keys with the ingest
     # scope (a 100k-point columnar ingest is about 5 MB).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_ingest_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    # Connections (docs/limits.md): a request's headers must arrive within
+    # `header_timeout_s` of the connection opening (or of its first byte on a kept-alive
+    # connection) and stay under `max_header_bytes`; its body within `body_timeout_s`; an
+    # idle kept-alive connection closes after `keep_alive_timeout_s`.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    body_timeout_s: float = Field(default=60.0, gt=0)
+    keep_alive_timeout_s: int = Field(default=5, ge=1)
+    # /graphql requests served at once (past the checks); more get 503 at once. /healthz,
+    # /readyz and /metrics are not counted.
+    max_graphql_requests: int = Field(default=64, ge=1)
+
+    # Per-key cost (docs/limits.md): points (buckets, samples, KPI steps as the request
+    # budget charges them) per window, `limits` syntax, unset = off; and how many requests
+    # above `expensive_points` one key may run at once.
+    key_cost_budget: str | None = "5000000/minute"
+    key_max_expensive: int = Field(default=2, ge=1)
+    max_expensive_requests: int = Field(
+        default=2, ge=1, description="Expensive requests of all keys at once (bounds memory)."
+    )
+    expensive_points: int = Field(default=10_000, ge=1)
 
     # Access and exposure.
     cors_origins: list[str] = Field(
@@ -74,7 +99,9 @@ class Settings(BaseSettings):
         "are on (a commit acknowledged to a client must survive a crash).",
     )
     shutdown_timeout_s: float = Field(default=25.0, gt=0)
-    max_concurrency: int | None = Field(default=100, ge=1)
+    # uvicorn's connection limit (sockets, idle ones too): a last guard for file descriptors,
+    # well above `max_graphql_requests` so idle sockets cannot lock the gateway out.
+    max_concurrency: int | None = Field(default=2048, ge=1)
     log_level: str = "INFO"
 
     @property

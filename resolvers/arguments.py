@@ -13,10 +13,12 @@ from resolvers.errors import Code, InvalidArgument
 
 __all__ = [
     "check_every",
+    "check_json_object",
     "check_key",
     "check_range",
     "check_timezone",
     "ingest_window",
+    "json_object_problem",
     "require_aware",
     "valid_key",
 ]
@@ -90,6 +92,48 @@ def ingest_window(limits: Limits) -> tuple[datetime, datetime]:
 
 def check_every(every: str) -> BucketWidth:
     try:
+        if len(every) > 32:  # no width is that long; and keep the input out of the message
+            raise InvalidInterval("`every` is not a bucket width: use e.g. PT15M, PT1H or P1D")
         return parse_every(every)
+    except OverflowError:  # PT99999999999999999999H: digits beyond timedelta's range
+        raise InvalidArgument(
+            "`every` is out of range: use PT1S to PT24H or P1D, P1W, P1M, P3M, P1Y",
+            code=Code.INVALID_INTERVAL,
+        ) from None
     except InvalidInterval as exc:
         raise InvalidArgument(str(exc), code=Code.INVALID_INTERVAL) from None
+
+
+MAX_JSON_DEPTH = 8
+MAX_JSON_VALUES = 1000
+
+
+def check_json_object(value: object, argument: str) -> dict[str, object]:
+    """A JSON object argument (labels) of bounded nesting and size."""
+    problem = json_object_problem(value, argument)
+    if problem is not None:
+        raise InvalidArgument(problem)
+    assert isinstance(value, dict)
+    return value
+
+
+def json_object_problem(value: object, argument: str) -> str | None:
+    """Why `value` is not an acceptable JSON object argument, or None. Walked without
+    recursion: a value nested 1,000 deep would overflow the stack of a recursive encoder."""
+    if not isinstance(value, dict):
+        return f"`{argument}` must be a JSON object"
+    pending: list[tuple[object, int]] = [(value, 1)]
+    seen = 0
+    while pending:
+        item, depth = pending.pop()
+        seen += 1
+        if depth > MAX_JSON_DEPTH or seen > MAX_JSON_VALUES:
+            return (
+                f"`{argument}` may nest {MAX_JSON_DEPTH} levels and hold "
+                f"{MAX_JSON_VALUES} values at most"
+            )
+        if isinstance(item, dict):
+            pending.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            pending.extend((v, depth + 1) for v in item)
+    return None

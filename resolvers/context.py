@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from db.engine import Database
 from resolvers.auth import Principal
 from resolvers.errors import BudgetExceeded
 from resolvers.loaders import Loaders
 
-__all__ = ["Budget", "Context", "Limits"]
+__all__ = ["Budget", "Context", "CostAccount", "Limits"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,11 +23,20 @@ class Limits:
     max_future: timedelta = timedelta(days=3660)
 
 
+class CostAccount(Protocol):
+    """The caller's points across requests (the gateway's per-key budget); `charge` raises
+    `resolvers.errors.CostLimited` when the caller has none left."""
+
+    def charge(self, points: int, what: str) -> None: ...
+
+
 @dataclass
 class Budget:
-    """Points (buckets or raw samples) one request may still return; checked before SQL."""
+    """Points (buckets or raw samples) one request may still return; checked before SQL, and
+    charged to the caller's account too when there is one."""
 
     remaining: int
+    account: CostAccount | None = None
 
     def spend(self, points: int, what: str) -> None:
         if points > self.remaining:
@@ -34,6 +44,8 @@ class Budget:
                 f"{what} would return up to {points} points, above the {self.remaining} "
                 "left in this request's budget; narrow the range or use a coarser `every`"
             )
+        if self.account is not None:
+            self.account.charge(points, what)
         self.remaining -= points
 
 
@@ -46,12 +58,13 @@ class Context:
     # Points by ingest outcome (inserted/updated/unchanged/rejected/failed) in this request,
     # for the gateway's access log and metrics.
     ingested: dict[str, int] = field(default_factory=dict)
+    account: CostAccount | None = None
     loaders: Loaders = field(init=False)
     budget: Budget = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.database)
-        self.budget = Budget(self.limits.max_request_points)
+        self.budget = Budget(self.limits.max_request_points, self.account)
 
     def count_ingested(self, outcome: str, points: int) -> None:
         self.ingested[outcome] = self.ingested.get(outcome, 0) + points

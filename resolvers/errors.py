@@ -4,14 +4,24 @@
     ├── InvalidArgument     BAD_USER_INPUT and the specific argument codes below
     ├── NotFound            NOT_FOUND
     ├── Forbidden           FORBIDDEN (the principal lacks the field's scope)
-    └── BudgetExceeded      BUDGET_EXCEEDED (bucket/point budget of one request)
+    ├── BudgetExceeded      BUDGET_EXCEEDED (bucket/point budget of one request)
+    └── CostLimited         COST_LIMITED (the key's points per window, or its expensive
+                            requests in flight; retry later)
 
 Anything else raised in a resolver is unexpected and masked by the gateway.
 """
 
 from __future__ import annotations
 
-__all__ = ["BudgetExceeded", "Code", "Forbidden", "GatewayError", "InvalidArgument", "NotFound"]
+__all__ = [
+    "BudgetExceeded",
+    "Code",
+    "CostLimited",
+    "Forbidden",
+    "GatewayError",
+    "InvalidArgument",
+    "NotFound",
+]
 
 
 class Code:
@@ -32,6 +42,7 @@ class Code:
     INVALID_RANGE = "INVALID_RANGE"
     INVALID_ARGUMENT = "BAD_USER_INPUT"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
+    COST_LIMITED = "COST_LIMITED"
     NOT_FOUND = "NOT_FOUND"
 
 
@@ -54,6 +65,10 @@ class NotFound(GatewayError):
 
 class BudgetExceeded(GatewayError):
     code = Code.BUDGET_EXCEEDED
+
+
+class CostLimited(GatewayError):
+    code = Code.COST_LIMITED
 
 
 class Forbidden(GatewayError):

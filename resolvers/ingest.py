@@ -192,12 +192,13 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
         )
     except db_samples.SamplesExist as exc:
         keys_by_id = {r.id: r.key for r in records if r is not None}
+        at = f"the timestamp {exc.ts.isoformat()}" if exc.ts is not None else "a timestamp"
         return _rejected(
             [
                 UserError(
                     code=Code.SAMPLE_EXISTS,
-                    message="a timestamp is already stored and onConflict is ERROR; nothing "
-                    f"was written ({exc})",
+                    # The server's detail names internal ids and columns: not for clients.
+                    message=f"{at} is already stored and onConflict is ERROR; nothing was written",
                     key=keys_by_id.get(exc.series_id) if exc.series_id is not None else None,
                 )
             ]

@@ -15,7 +15,13 @@ from strawberry.types import Info
 from db import aggregate as db_aggregate, samples as db_samples, series as db_series
 from db.durations import format_duration, parse_duration
 from db.series import SeriesRecord
-from resolvers.arguments import check_every, check_key, check_range, check_timezone
+from resolvers.arguments import (
+    check_every,
+    check_json_object,
+    check_key,
+    check_range,
+    check_timezone,
+)
 from resolvers.context import Context
 from resolvers.energy import EnergyColumns, series_energy
 from resolvers.errors import Code, InvalidArgument
@@ -247,16 +253,19 @@ def _filter(value: SeriesFilter | None) -> db_series.SeriesFilter:
     kinds = [k.value for k in value.kinds or []]
     if value.kind is not None:
         kinds.append(value.kind.value)
-    if value.labels is not None and not isinstance(value.labels, dict):
-        raise InvalidArgument("`labels` filter must be a JSON object")
+    labels = None if value.labels is None else check_json_object(value.labels, "labels")
+    for name, text in (("source", value.source), ("keyPrefix", value.key_prefix)):
+        if text is not None and len(text) > _MAX_SOURCE:
+            raise InvalidArgument(f"`{name}` must be at most {_MAX_SOURCE} characters")
     return db_series.SeriesFilter(
         kinds=kinds or None,
         source=value.source,
         key_prefix=value.key_prefix,
-        labels=value.labels,
+        labels=labels,
     )
 
 
+_MAX_SOURCE = 200  # an indexed column: a btree row holds at most ~2.7 kB
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 
 
@@ -265,14 +274,21 @@ def _series_values(value: SeriesInput) -> db_series.SeriesValues:
     for name, text, limit in (("unit", value.unit, 50), ("name", value.name, 200)):
         if text is not None and not 0 < len(text.strip()) <= limit:
             raise InvalidArgument(f"`{name}` must be 1-{limit} characters")
-    if value.resolution is not None and not _DURATION.match(value.resolution):
+    if value.source is not None and len(value.source) > _MAX_SOURCE:
+        raise InvalidArgument(f"`source` must be at most {_MAX_SOURCE} characters")
+    if value.resolution is not None and not (
+        len(value.resolution) <= 32 and _DURATION.match(value.resolution)
+    ):
         raise InvalidArgument("`resolution` must be an ISO-8601 duration such as PT15M or PT1H")
     labels: Any = value.labels
-    if labels is not None and not isinstance(labels, dict):
-        raise InvalidArgument("`labels` must be a JSON object")
+    if labels is not None:
+        labels = check_json_object(labels, "labels")
     max_gap = None
     if value.max_gap is not None:
-        max_gap = parse_duration(value.max_gap)
+        try:
+            max_gap = parse_duration(value.max_gap) if len(value.max_gap) <= 32 else None
+        except OverflowError:
+            max_gap = None
         if max_gap is None or max_gap <= timedelta(0):
             raise InvalidArgument(
                 "`maxGap` must be a positive ISO-8601 duration of fixed length, e.g. PT30M",

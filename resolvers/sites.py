@@ -14,7 +14,7 @@ from strawberry.types import Info
 from db import energy as db_energy, sites as db_sites
 from db.series import SeriesRecord
 from db.sites import SiteRecord
-from resolvers.arguments import check_key, check_timezone
+from resolvers.arguments import check_key, check_timezone, json_object_problem
 from resolvers.context import Context
 from resolvers.errors import Code, GatewayError, InvalidArgument
 from resolvers.kpis import SiteKpis, site_kpis
@@ -330,8 +330,8 @@ def _record(value: SiteInput) -> SiteRecord:
     _check_pv_settings(value)
     _finite(value.co2_intensity, "co2Intensity")
     labels: Any = value.labels
-    if labels is not None and not isinstance(labels, dict):
-        raise InvalidInput("`labels` must be a JSON object", code=Code.INVALID_ARGUMENT)
+    if labels is not None and (problem := json_object_problem(labels, "labels")):
+        raise InvalidInput(problem, code=Code.INVALID_ARGUMENT)
     dynamic = t.kind is TariffKind.DYNAMIC
     return SiteRecord(
         key=value.key,
