@@ -7,7 +7,7 @@ import binascii
 import math
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -15,10 +15,18 @@ from strawberry.types import Info
 from db import aggregate as db_aggregate, samples as db_samples, series as db_series
 from db.durations import format_duration, parse_duration
 from db.series import SeriesRecord
-from resolvers.arguments import check_every, check_key, check_range, check_timezone
+from resolvers.arguments import (
+    From,
+    To,
+    check_every,
+    check_key,
+    check_read_range,
+    check_timezone,
+)
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
 from resolvers.energy import EnergyColumns, series_energy
-from resolvers.errors import Code, InvalidArgument
+from resolvers.errors import InvalidArgument
 from resolvers.scalars import JSON
 from resolvers.selection import selected_subfields
 from resolvers.types import (
@@ -33,9 +41,6 @@ from resolvers.types import (
 )
 
 __all__ = ["Series", "SeriesConnection", "get_series", "list_series", "upsert_series"]
-
-From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
-To = Annotated[datetime, strawberry.argument(description="Exclusive end.")]
 
 
 @strawberry.type(description="A time series: metadata plus range reads.")
@@ -113,7 +118,7 @@ class Series:
     async def samples(
         self, info: Info[Context, None], from_: From, to: To, limit: int | None = None
     ) -> SampleColumns:
-        check_range(from_, to)
+        check_read_range(from_, to)
         ctx = info.context
         if limit is None:
             limit = min(ctx.budget.remaining, ctx.limits.max_request_points)
@@ -142,7 +147,7 @@ class Series:
         timezone: str | None = None,
         fill: Fill = Fill.NONE,
     ) -> BucketColumns:
-        check_range(from_, to)
+        check_read_range(from_, to)
         width = check_every(every)
         zone = check_timezone(timezone or self.record.timezone)
         ctx = info.context
@@ -261,7 +266,7 @@ def _series_values(value: SeriesInput) -> db_series.SeriesValues:
         if max_gap is None or max_gap <= timedelta(0):
             raise InvalidArgument(
                 "`maxGap` must be a positive ISO-8601 duration of fixed length, e.g. PT30M",
-                code=Code.INVALID_INTERVAL,
+                code=UserErrorCode.INVALID_INTERVAL,
             )
     if value.meter_modulus is not None and not (
         math.isfinite(value.meter_modulus) and value.meter_modulus > 0
