@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from db import aggregate as db_aggregate, samples as db_samples, series as db_series
-from db.durations import format_duration, parse_duration
+from db.durations import format_duration, parse_duration, parse_iso_duration
 from db.series import SeriesRecord
 from resolvers.arguments import (
     From,
@@ -247,7 +246,9 @@ def _filter(value: SeriesFilter | None) -> db_series.SeriesFilter:
     )
 
 
-_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+def _whole_duration(text: str) -> bool:
+    parsed = parse_iso_duration(text)
+    return parsed is not None and not parsed.fraction
 
 
 def _series_values(value: SeriesInput) -> db_series.SeriesValues:
@@ -255,7 +256,7 @@ def _series_values(value: SeriesInput) -> db_series.SeriesValues:
     for name, text, limit in (("unit", value.unit, 50), ("name", value.name, 200)):
         if text is not None and not 0 < len(text.strip()) <= limit:
             raise InvalidArgument(f"`{name}` must be 1-{limit} characters")
-    if value.resolution is not None and not _DURATION.match(value.resolution):
+    if value.resolution is not None and not _whole_duration(value.resolution):
         raise InvalidArgument("`resolution` must be an ISO-8601 duration such as PT15M or PT1H")
     labels: Any = value.labels
     if labels is not None and not isinstance(labels, dict):
