@@ -170,10 +170,12 @@ _NO_REGISTER = """
 def energy_ctes(
     name: str, width: BucketWidth, timescaledb: bool, param: str = "width", *, meters: bool = True
 ) -> str:
-    """CTEs ending in `{name}(sid, start, pos, neg, covered_s, resets, rollovers, dips)`: per
-    source series and bucket, the integral of the positive and negative parts (kWh, or the
-    unit x h for HOLD) and the integrated seconds. Parameters: `:{name}_ids`, `_methods`,
-    `_scales`, `_gaps`, `_res` (seconds), `_mods`, plus `:from`, `:to`, `:tz`, `:{param}`.
+    """CTEs ending in `{name}(sid, start, pos, neg, covered_s, low, high, resets, rollovers,
+    dips)`: per source series and bucket, the integral of the positive and negative parts (kWh,
+    or the unit x h for HOLD), the integrated seconds, and the lowest and highest power (kW, or
+    the held value for HOLD) of the intervals inside the bucket. Parameters: `:{name}_ids`,
+    `_methods`, `_scales`, `_gaps`, `_res` (seconds), `_mods`, plus `:from`, `:to`, `:tz`,
+    `:{param}`.
     `meters=False` leaves out the register passes when no source is a METER."""
     n = name
     res = "make_interval(secs => res_s)"
@@ -280,6 +282,7 @@ def energy_ctes(
            sum((pa + pb) / 2 * {secs("b - a")} / 3600) AS pos,
            sum((na + nb) / 2 * {secs("b - a")} / 3600) AS neg,
            sum({secs("b - a")}) AS covered_s,
+           min(least(pa - na, pb - nb)) AS low, max(greatest(pa - na, pb - nb)) AS high,
            count(*) FILTER (WHERE event = 'reset' AND b = t1) AS resets,
            count(*) FILTER (WHERE event = 'rollover' AND b = t1) AS rollovers,
            count(*) FILTER (WHERE event = 'dip' AND b = t1) AS dips
@@ -314,6 +317,8 @@ class EnergyRows:
     resets: list[int] = field(default_factory=list)
     rollovers: list[int] = field(default_factory=list)
     dips: list[int] = field(default_factory=list)
+    low: list[float | None] = field(default_factory=list)  # lowest power or held value
+    high: list[float | None] = field(default_factory=list)  # highest power or held value
 
 
 def energy_sql(width: BucketWidth, timescaledb: bool, *, meters: bool = True) -> str:
@@ -326,11 +331,11 @@ rows AS (
            {secs(f"least({end}, {_TO}) - greatest(g.start, {_FROM})")} AS length_s,
            e.pos, e.neg, coalesce(e.covered_s, 0) AS covered_s,
            coalesce(e.resets, 0) AS resets, coalesce(e.rollovers, 0) AS rollovers,
-           coalesce(e.dips, 0) AS dips
+           coalesce(e.dips, 0) AS dips, e.low, e.high
     FROM grid g LEFT JOIN e ON e.start = g.start
 )
 SELECT start, max(end_), sum(pos), sum(neg), sum(covered_s), sum(length_s),
-       sum(resets), sum(rollovers), sum(dips)
+       sum(resets), sum(rollovers), sum(dips), min(low), max(high)
 FROM rows GROUP BY ROLLUP (start) ORDER BY start NULLS LAST"""
 
 
@@ -363,4 +368,6 @@ def _energy_rows(rows: Sequence[Sequence[Any]]) -> EnergyRows:
         out.resets.append(int(row[6] or 0))
         out.rollovers.append(int(row[7] or 0))
         out.dips.append(int(row[8] or 0))
+        out.low.append(row[9])
+        out.high.append(row[10])
     return out

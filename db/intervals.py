@@ -9,13 +9,13 @@ follow the wall clock of the zone: a Berlin day is 23 h in March and 25 h in Oct
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from db.durations import parse_iso_duration
+
 __all__ = ["BucketWidth", "InvalidInterval", "parse_every"]
 
-_FIXED = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
 # ISO unit -> (PostgreSQL date_trunc field, interval literal, approximate days for budgeting)
 _CALENDAR: dict[str, tuple[str, str, float]] = {
     "P1D": ("day", "1 day", 1),
@@ -57,10 +57,10 @@ def parse_every(value: str) -> BucketWidth:
     if iso in _CALENDAR:
         field, interval, days = _CALENDAR[iso]
         return BucketWidth(iso, calendar_field=field, calendar_interval=interval, approx_days=days)
-    match = _FIXED.match(iso)
-    if match and any(match.groups()):
-        h, m, s = (int(g or 0) for g in match.groups())
-        width = timedelta(hours=h, minutes=m, seconds=s)
+    # Any other width is elapsed time written with hours, minutes and whole seconds only.
+    parsed = parse_iso_duration(iso)
+    if parsed is not None and parsed.clock_only and not parsed.fraction:
+        width = parsed.fixed()
         if MIN_FIXED <= width <= MAX_FIXED:
             return BucketWidth(iso, fixed=width)
     raise InvalidInterval(

@@ -7,7 +7,8 @@ meters and quarter-hour prices), then summed into the requested buckets:
    step edges; an hourly ENERGY value is spread evenly over its four quarter-hours);
 2. price per step = time-weighted mean of the PRICE series over the step (a price holds for
    its own interval, so an hourly price applies to each of its quarter-hours and quarter-hour
-   prices average into an hourly step);
+   prices average into an hourly step); the lowest and highest price interval of each step are
+   kept for the plausibility check;
 3. grid intensity per step = sum(Gen_f x EF_f) / sum(Gen_f) of the SMARD generation series
    (or the site's fixed intensity);
 4. per step: G, I, E, C, D, L (L from the balance `G + I + D - E - C` without a load series;
@@ -148,9 +149,13 @@ def kpi_sql(
     if plan.price is not None:
         price_join = "LEFT JOIN p ON p.start = s.start"
         spot = "(p.pos - p.neg) * 3600 / nullif(p.covered_s, 0)"
+        # Extremes of the price intervals themselves: an hour at 4,000 EUR/MWh stays visible
+        # in a longer step (docs/plausibility.md).
+        spot_low, spot_high = "p.low", "p.high"
         price_cov = "coalesce(p.covered_s, 0)"
     else:
         price_join, spot, price_cov = "", "CAST(NULL AS float8)", "s.len_s"
+        spot_low = spot_high = "CAST(NULL AS float8)"
     if plan.intensity_fixed is not None:
         ci_join, ci, ci_cov = "", "CAST(:ci_fixed AS float8)", "s.len_s"
     elif plan.intensity:
@@ -178,12 +183,13 @@ rs AS (
     FROM r GROUP BY start
 ),
 raw AS (
-    SELECT s.start, s.len_s{parts}, {spot} AS spot, {price_cov} AS price_cov,
+    SELECT s.start, s.len_s{parts}, {spot} AS spot, {spot_low} AS spot_low,
+           {spot_high} AS spot_high, {price_cov} AS price_cov,
            {ci} AS ci, {ci_cov} AS ci_cov{role_cov}
     FROM steps s LEFT JOIN rs ON rs.start = s.start {price_join} {ci_join}
 ),
 fl AS (
-    SELECT start, len_s, spot, price_cov, ci, coalesce(ci_cov, 0) AS ci_cov{
+    SELECT start, len_s, spot, spot_low, spot_high, price_cov, ci, coalesce(ci_cov, 0) AS ci_cov{
         "".join(f", cov_{r}" for r in roles)
     },
            {f["g"]} AS g, {f["c"]} AS c, {f["d"]} AS d, {f["i"]} AS i, {f["e"]} AS e,
@@ -202,7 +208,8 @@ agg AS (
            max(l) * 3600 / CAST(:step_s AS float8) AS peak_load_kw,
            max(g) * 3600 / CAST(:step_s AS float8) AS peak_pv_kw,
            count(*) FILTER (WHERE l < -1e-6) AS neg_load,
-           min(spot) AS min_spot, max(spot) AS max_spot, min(ci) AS min_ci, max(ci) AS max_ci,
+           min(spot_low) AS min_spot, max(spot_high) AS max_spot,
+           min(ci) AS min_ci, max(ci) AS max_ci,
            sum(i) FILTER (WHERE p_imp IS NOT NULL) AS i_priced{cov_sums}
     FROM kpi GROUP BY ROLLUP (1)
 )

@@ -31,6 +31,8 @@ from graphql import (
     parse,
 )
 
+from resolvers.codes import ErrorCode
+
 __all__ = [
     "Analysis",
     "DocumentLimits",
@@ -127,7 +129,7 @@ class _Walk:
                     cycle = " -> ".join([*path[start:], str(name)])
                     raise DocumentRefused(
                         f"Cannot spread fragment '{name}' within itself (cycle {cycle}).",
-                        "FRAGMENT_CYCLE",
+                        ErrorCode.FRAGMENT_CYCLE,
                     )
                 if id(child) not in self.done:
                     stack.append((child, name, False))
@@ -168,7 +170,7 @@ class _Walk:
             raise DocumentRefused(
                 f"{min(selected, _CAP)} fields in one operation once fragments are expanded; "
                 f"the limit is {self.limits.max_fields}",
-                "TOO_MANY_FIELDS",
+                ErrorCode.TOO_MANY_FIELDS,
             )
         if aliases > self.limits.max_aliases and self.limited:
             # Every selection set walked is reachable from an operation, so the document
@@ -183,7 +185,7 @@ class _Walk:
 def _too_many_aliases(count: int, limits: DocumentLimits) -> DocumentRefused:
     # Worded as strawberry's limiters word them, which clients and tests already know.
     return DocumentRefused(
-        f"{count} aliases found. Allowed: {limits.max_aliases}", "TOO_MANY_ALIASES"
+        f"{count} aliases found. Allowed: {limits.max_aliases}", ErrorCode.TOO_MANY_ALIASES
     )
 
 
@@ -199,13 +201,13 @@ def _analyse(document: DocumentNode, limits: DocumentLimits) -> Analysis:
         if summary.depth > limits.max_depth:
             raise DocumentRefused(
                 f"'{name or 'anonymous'}' exceeds maximum operation depth of {limits.max_depth}",
-                "QUERY_TOO_DEEP",
+                ErrorCode.QUERY_TOO_DEEP,
             )
         if summary.fields > limits.max_root_fields:
             raise DocumentRefused(
                 f"{summary.fields} root fields in one operation; "
                 f"the limit is {limits.max_root_fields}",
-                "TOO_MANY_ROOT_FIELDS",
+                ErrorCode.TOO_MANY_ROOT_FIELDS,
             )
         aliases += summary.aliases  # the alias limit is per document, as strawberry's
         if aliases > limits.max_aliases:
@@ -264,15 +266,15 @@ def select_operation(analysis: Analysis, operation_name: str | None) -> Operatio
             if selected is not None:
                 raise DocumentRefused(
                     "Must provide operation name if query contains multiple operations.",
-                    "OPERATION_NAME_REQUIRED",
+                    ErrorCode.OPERATION_NAME_REQUIRED,
                 )
             selected = operation
         elif operation.name == operation_name:
             selected = operation
     if selected is None:
         if operation_name is None:
-            raise DocumentRefused("Must provide an operation.", "BAD_REQUEST")
+            raise DocumentRefused("Must provide an operation.", ErrorCode.BAD_REQUEST)
         raise DocumentRefused(
-            f"Unknown operation named '{operation_name[:100]}'.", "UNKNOWN_OPERATION"
+            f"Unknown operation named '{operation_name[:100]}'.", ErrorCode.UNKNOWN_OPERATION
         )
     return selected

@@ -28,6 +28,7 @@ from gateway.ratelimit import RateLimits
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from resolvers.auth import Scope
+from resolvers.codes import ErrorCode
 from resolvers.context import Limits
 
 __all__ = ["create_app", "limits_from", "pool_from"]
@@ -112,10 +113,10 @@ def create_app(settings: Settings) -> Starlette:
                 principal = await authenticator.authenticate(request.headers.get("authorization"))
             except AuthError as exc:
                 return error_response(
-                    401, str(exc), "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"}
+                    401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"}
                 )
             if not principal.scopes & {Scope.READ, Scope.ADMIN}:
-                return error_response(403, "metrics need the read scope", "FORBIDDEN")
+                return error_response(403, "metrics need the read scope", ErrorCode.FORBIDDEN)
         return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
     middleware = [Middleware(RequestContext, metrics=metrics, retry_after_s=settings.retry_after_s)]

@@ -29,6 +29,7 @@ from gateway.limits import document_limits
 from gateway.ratelimit import RateLimits
 from gateway.settings import Settings
 from resolvers.auth import Principal, Scope as AuthScope
+from resolvers.codes import ErrorCode
 
 __all__ = [
     "GraphQLEndpoint",
@@ -65,7 +66,7 @@ def unavailable_response(settings: Settings, request_id: str) -> Response:
     return error_response(
         503,
         f"Service temporarily unavailable, retry later (request id: {request_id})",
-        "UNAVAILABLE",
+        ErrorCode.UNAVAILABLE,
         {"Retry-After": str(settings.retry_after_s)},
     )
 
@@ -141,7 +142,7 @@ class GraphQLEndpoint:
             429,
             f"rate limit of {refusal.limit} per window reached for '{rule}'; "
             f"retry in {refusal.retry_after_s} s",
-            "RATE_LIMITED",
+            ErrorCode.RATE_LIMITED,
             refusal.headers(),
         )
 
@@ -187,7 +188,7 @@ class GraphQLEndpoint:
         headers = Headers(scope=scope)
         method = scope["method"]
         if method not in ("GET", "POST"):
-            return error_response(405, "use POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"})
+            return error_response(405, "use POST", ErrorCode.METHOD_NOT_ALLOWED, {"Allow": "POST"})
         principal = await self._authenticate(scope, state, headers)
         if isinstance(principal, Response):
             return principal
@@ -215,7 +216,9 @@ class GraphQLEndpoint:
             if exc.presented:
                 challenge += ', error="invalid_token"'
             state["outcome"] = "unauthenticated"
-            return error_response(401, str(exc), "UNAUTHENTICATED", {"WWW-Authenticate": challenge})
+            return error_response(
+                401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": challenge}
+            )
         except Exception as exc:
             if (reason := unavailable_reason(exc)) is None:
                 raise
@@ -240,18 +243,20 @@ class GraphQLEndpoint:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             return error_response(
-                415, "send the request as Content-Type: application/json", "UNSUPPORTED_MEDIA"
+                415,
+                "send the request as Content-Type: application/json",
+                ErrorCode.UNSUPPORTED_MEDIA,
             )
         _normalise_content_type(scope)
         limit = self._body_limit(principal)
         too_large = error_response(
-            413, f"request body larger than {limit} bytes", "PAYLOAD_TOO_LARGE"
+            413, f"request body larger than {limit} bytes", ErrorCode.PAYLOAD_TOO_LARGE
         )
         try:
             if int(headers.get("content-length", "0")) > limit:
                 return too_large
         except ValueError:
-            return error_response(400, "invalid Content-Length", "BAD_REQUEST")
+            return error_response(400, "invalid Content-Length", ErrorCode.BAD_REQUEST)
         try:
             async with asyncio.timeout(self.settings.body_timeout_s):
                 body = await read_body(receive, limit)
@@ -266,15 +271,17 @@ class GraphQLEndpoint:
             return error_response(
                 408,
                 f"the request body did not arrive within {self.settings.body_timeout_s:g} s",
-                "REQUEST_TIMEOUT",
+                ErrorCode.REQUEST_TIMEOUT,
                 {"Connection": "close"},
             )
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return error_response(400, "the body is not valid JSON", "BAD_REQUEST")
+            return error_response(400, "the body is not valid JSON", ErrorCode.BAD_REQUEST)
         if isinstance(payload, list):
-            return error_response(400, "batched operations are not supported", "BAD_REQUEST")
+            return error_response(
+                400, "batched operations are not supported", ErrorCode.BAD_REQUEST
+            )
         state["parsed_body"] = (body, payload)
         refused = self._analyse(state, payload)
         return refused or body
@@ -286,7 +293,7 @@ class GraphQLEndpoint:
             return None
         name = payload.get("operationName")
         if name is not None and not isinstance(name, str):
-            return error_response(400, "`operationName` must be a string", "BAD_REQUEST")
+            return error_response(400, "`operationName` must be a string", ErrorCode.BAD_REQUEST)
         try:
             analysis = analyse_document(payload["query"], self.limits)
             if analysis is not None:
@@ -307,7 +314,9 @@ class GraphQLEndpoint:
             return None
         wanted = ", ".join(sorted(s.value for s in missing))
         state["outcome"] = "forbidden"
-        return error_response(403, f"this operation needs the scope(s): {wanted}", "FORBIDDEN")
+        return error_response(
+            403, f"this operation needs the scope(s): {wanted}", ErrorCode.FORBIDDEN
+        )
 
     async def _throttle(
         self, scope: Scope, state: dict[str, Any], principal: Principal
@@ -333,7 +342,7 @@ class GraphQLEndpoint:
         return error_response(
             429,
             f"this key has spent its points for the current window; retry in {wait} s",
-            "COST_LIMITED",
+            ErrorCode.COST_LIMITED,
             {"Retry-After": str(wait)},
         )
 

@@ -20,6 +20,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from db.availability import sqlstate_of, unavailable_reason
+from resolvers.codes import ErrorCode, UserErrorCode
 from resolvers.errors import GatewayError
 
 __all__ = ["ErrorMasking"]
@@ -98,7 +99,7 @@ class ErrorMasking(SchemaExtension):
                 f"Service temporarily unavailable, retry later (request id: {request_id})",
                 nodes=error.nodes,
                 path=error.path,
-                extensions={"code": "UNAVAILABLE", "requestId": request_id},
+                extensions={"code": ErrorCode.UNAVAILABLE, "requestId": request_id},
             )
         sqlstate = sqlstate_of(original)
         if isinstance(state, dict) and sqlstate is not None:
@@ -117,7 +118,7 @@ class ErrorMasking(SchemaExtension):
                 f"A value in this request cannot be stored or compared (request id: {request_id})",
                 nodes=error.nodes,
                 path=error.path,
-                extensions={"code": "BAD_USER_INPUT", "requestId": request_id},
+                extensions={"code": UserErrorCode.BAD_USER_INPUT, "requestId": request_id},
             )
         log.error(
             "unexpected error in resolver",
@@ -128,7 +129,7 @@ class ErrorMasking(SchemaExtension):
             f"Internal error (request id: {request_id})",
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL_ERROR", "requestId": request_id},
+            extensions={"code": ErrorCode.INTERNAL_ERROR, "requestId": request_id},
         )
 
     @staticmethod

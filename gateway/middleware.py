@@ -21,6 +21,7 @@ from db.availability import unavailable_reason
 from gateway.analysis import Operation
 from gateway.endpoint import error_response
 from gateway.metrics import ROUTES, GatewayMetrics
+from resolvers.codes import ErrorCode
 
 __all__ = ["RequestContext", "request_id_from"]
 
@@ -78,13 +79,13 @@ class RequestContext:
                 response = error_response(
                     503,
                     f"Service temporarily unavailable, retry later (request id: {request_id})",
-                    "UNAVAILABLE",
+                    ErrorCode.UNAVAILABLE,
                     {"Retry-After": str(self.retry_after_s)},
                 )
             else:
                 log.error("unhandled error", exc_info=exc)
                 response = error_response(
-                    500, f"Internal error (request id: {request_id})", "INTERNAL_ERROR"
+                    500, f"Internal error (request id: {request_id})", ErrorCode.INTERNAL_ERROR
                 )
             if not response_started:
                 await response(scope, receive, send_with_id)

@@ -1,4 +1,5 @@
-"""Argument checks shared by queries and mutations; each failure has a stable code."""
+"""Argument annotations and checks shared by queries and mutations; each failure has a stable
+code (`resolvers.codes.UserErrorCode`)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,22 @@ import functools
 import re
 import zoneinfo
 from datetime import UTC, datetime
+from typing import Annotated
+
+import strawberry
 
 from db.intervals import BucketWidth, InvalidInterval, parse_every
+from resolvers.codes import UserErrorCode
 from resolvers.context import Limits
-from resolvers.errors import Code, InvalidArgument
+from resolvers.errors import InvalidArgument
 
 __all__ = [
+    "From",
+    "To",
     "check_every",
     "check_json_object",
     "check_key",
-    "check_range",
+    "check_read_range",
     "check_timezone",
     "ingest_window",
     "json_object_problem",
@@ -23,6 +30,10 @@ __all__ = [
     "valid_key",
 ]
 
+
+# The range arguments of every read: `from` is a Python keyword, so resolvers take `from_`.
+From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
+To = Annotated[datetime, strawberry.argument(description="Exclusive end.")]
 
 _READ_MIN = datetime(1900, 1, 1, tzinfo=UTC)
 _READ_MAX = datetime(2200, 1, 1, tzinfo=UTC)
@@ -56,7 +67,7 @@ def check_timezone(name: str) -> str:
     if name not in _zones():
         raise InvalidArgument(
             f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin' or 'UTC'",
-            code=Code.INVALID_TIMEZONE,
+            code=UserErrorCode.INVALID_TIMEZONE,
         )
     return name
 
@@ -66,12 +77,12 @@ def require_aware(value: datetime, argument: str) -> datetime:
         raise InvalidArgument(
             f"`{argument}` has no UTC offset; send RFC 3339 with an offset, e.g. "
             "2025-03-30T00:00:00+01:00 or ...Z",
-            code=Code.NAIVE_TIMESTAMP,
+            code=UserErrorCode.NAIVE_TIMESTAMP,
         )
     return value
 
 
-def check_range(start: datetime, end: datetime) -> None:
+def check_read_range(start: datetime, end: datetime) -> None:
     """A read or delete range: aware, ordered, and within what both Python and PostgreSQL
     can represent after conversion to UTC (so `0001-01-01T00:00+14:00` is a user error)."""
     require_aware(start, "from")
@@ -79,10 +90,10 @@ def check_range(start: datetime, end: datetime) -> None:
     if not (_READ_MIN <= start and end <= _READ_MAX):
         raise InvalidArgument(
             "`from` and `to` must lie between 1900-01-01 and 2200-01-01",
-            code=Code.TIMESTAMP_OUT_OF_RANGE,
+            code=UserErrorCode.TIMESTAMP_OUT_OF_RANGE,
         )
     if start >= end:
-        raise InvalidArgument("`from` must be before `to`", code=Code.INVALID_RANGE)
+        raise InvalidArgument("`from` must be before `to`", code=UserErrorCode.INVALID_RANGE)
 
 
 def ingest_window(limits: Limits) -> tuple[datetime, datetime]:
@@ -98,10 +109,10 @@ def check_every(every: str) -> BucketWidth:
     except OverflowError:  # PT99999999999999999999H: digits beyond timedelta's range
         raise InvalidArgument(
             "`every` is out of range: use PT1S to PT24H or P1D, P1W, P1M, P3M, P1Y",
-            code=Code.INVALID_INTERVAL,
+            code=UserErrorCode.INVALID_INTERVAL,
         ) from None
     except InvalidInterval as exc:
-        raise InvalidArgument(str(exc), code=Code.INVALID_INTERVAL) from None
+        raise InvalidArgument(str(exc), code=UserErrorCode.INVALID_INTERVAL) from None
 
 
 MAX_JSON_DEPTH = 8

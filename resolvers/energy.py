@@ -10,10 +10,13 @@ from strawberry.types import Info
 from db import energy as db_energy
 from db.durations import format_duration
 from db.series import SeriesRecord
-from resolvers.arguments import check_every, check_range, check_timezone
+from resolvers import plausibility as rules
+from resolvers.arguments import check_every, check_read_range, check_timezone
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
 from resolvers.errors import InvalidArgument
-from resolvers.kpi_types import KpiWarning, WarningLevel, coverage_warnings
+from resolvers.kpi_types import KpiWarning
+from resolvers.plausibility import coverage_warnings
 
 __all__ = ["EnergyColumns", "EnergyTotal", "series_energy"]
 
@@ -66,23 +69,16 @@ def _coverage(covered: float, length: float) -> float:
 
 
 def _event_warnings(resets: int, rollovers: int, dips: int) -> list[KpiWarning]:
-    out = []
-    for code, count, what in (
-        ("METER_RESET", resets, "reset(s): counted from 0"),
-        ("METER_ROLLOVER", rollovers, "rollover(s) at the modulus"),
-        ("METER_DIP", dips, "dip(s) ignored, baseline kept"),
-    ):
-        if count:
-            out.append(
-                KpiWarning(
-                    code=code,
-                    level=WarningLevel.WARNING,
-                    message=f"register: {count} {what}",
-                    quantity="energy",
-                    value=float(count),
-                )
-            )
-    return out
+    counts = (
+        (rules.METER_RESET, resets),
+        (rules.METER_ROLLOVER, rollovers),
+        (rules.METER_DIP, dips),
+    )
+    return [
+        rules.event(rule, f"register: {count} {rule.what}", value=float(count))
+        for rule, count in counts
+        if count
+    ]
 
 
 async def series_energy(
@@ -93,13 +89,13 @@ async def series_energy(
     every: str,
     timezone: str | None,
 ) -> EnergyColumns:
-    check_range(start, end)
+    check_read_range(start, end)
     width = check_every(every)
     zone = check_timezone(timezone or record.timezone)
     try:
         source = db_energy.source_for(record)
     except db_energy.UnsupportedSeries as exc:
-        raise InvalidArgument(str(exc), code=exc.code) from None
+        raise InvalidArgument(str(exc), code=UserErrorCode[exc.code]) from None
     ctx = info.context
     ctx.budget.spend(width.max_buckets(start, end), "energy")
     rows, total = await db_energy.fetch_energy(

@@ -18,9 +18,10 @@ from strawberry.types import Info
 
 from db import samples as db_samples
 from db.series import SeriesRecord
-from resolvers.arguments import check_range, ingest_window
+from resolvers.arguments import check_read_range, ingest_window
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
-from resolvers.errors import Code, GatewayError
+from resolvers.errors import GatewayError
 from resolvers.types import DeleteResult, IngestInput, IngestResult, SeriesSamplesInput, UserError
 
 __all__ = ["delete_samples", "ingest"]
@@ -79,21 +80,23 @@ def _columns(
     column = cast("npt.NDArray[np.float64] | None", item.values_column)
     if (millis is not None and item.timestamps) or (column is not None and item.values):
         return _error(
-            Code.AMBIGUOUS_COLUMNS,
+            UserErrorCode.AMBIGUOUS_COLUMNS,
             "send each column once: `timestamps` or `timestampsMs`, `values` or `valuesColumn`",
             key,
         )
     values = column if column is not None else np.array(item.values, dtype=np.float64)
     count = len(millis) if millis is not None else len(item.timestamps)
     if count != len(values):
-        return _error(Code.LENGTH_MISMATCH, f"{count} timestamps but {len(values)} values", key)
+        return _error(
+            UserErrorCode.LENGTH_MISMATCH, f"{count} timestamps but {len(values)} values", key
+        )
     if (i := _first_non_finite(values)) is not None:
-        return _error(Code.NON_FINITE_VALUE, "values must be finite numbers", key, i)
+        return _error(UserErrorCode.NON_FINITE_VALUE, "values must be finite numbers", key, i)
     lo_us, hi_us = ((t - _UNIX_EPOCH) // _ONE_US for t in window)
     if millis is None:
         if (i := _first_naive(item.timestamps)) is not None:
             return _error(
-                Code.NAIVE_TIMESTAMP,
+                UserErrorCode.NAIVE_TIMESTAMP,
                 "timestamp has no UTC offset; send RFC 3339 with an offset or Z",
                 key,
                 i,
@@ -107,14 +110,17 @@ def _columns(
     if i is not None:
         lo, hi = window
         return _error(
-            Code.TIMESTAMP_OUT_OF_RANGE,
+            UserErrorCode.TIMESTAMP_OUT_OF_RANGE,
             f"timestamp must lie in [{lo.isoformat()}, {hi.date().isoformat()})",
             key,
             i,
         )
     if (i := _first_duplicate(micros)) is not None:
         return _error(
-            Code.DUPLICATE_TIMESTAMP, "the same instant appears twice in this series' batch", key, i
+            UserErrorCode.DUPLICATE_TIMESTAMP,
+            "the same instant appears twice in this series' batch",
+            key,
+            i,
         )
     return micros, values
 
@@ -147,7 +153,7 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
         return _rejected(
             [
                 UserError(
-                    code=Code.BATCH_TOO_LARGE,
+                    code=UserErrorCode.BATCH_TOO_LARGE,
                     message=f"{total} points in one call; the limit is "
                     f"{ctx.limits.max_ingest_points}. Split the batch.",
                 )
@@ -160,7 +166,7 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
         if key in seen:
             errors.append(
                 UserError(
-                    code=Code.DUPLICATE_SERIES,
+                    code=UserErrorCode.DUPLICATE_SERIES,
                     message="a series appears twice in one call; merge its samples",
                     key=key,
                 )
@@ -173,7 +179,7 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
         if record is None:
             errors.append(
                 UserError(
-                    code=Code.UNKNOWN_SERIES,
+                    code=UserErrorCode.UNKNOWN_SERIES,
                     message="no series with this key; create it with upsertSeries first",
                     key=item.key,
                 )
@@ -196,7 +202,7 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
         return _rejected(
             [
                 UserError(
-                    code=Code.SAMPLE_EXISTS,
+                    code=UserErrorCode.SAMPLE_EXISTS,
                     # The server's detail names internal ids and columns: not for clients.
                     message=f"{at} is already stored and onConflict is ERROR; nothing was written",
                     key=keys_by_id.get(exc.series_id) if exc.series_id is not None else None,
@@ -216,7 +222,7 @@ async def delete_samples(
     info: Info[Context, None], key: str, from_: datetime, to: datetime
 ) -> DeleteResult:
     try:
-        check_range(from_, to)
+        check_read_range(from_, to)
     except GatewayError as exc:
         return DeleteResult(deleted=0, user_errors=[UserError(code=exc.code, message=str(exc))])
     record = await info.context.loaders.series_by_key.load(key)
@@ -224,7 +230,9 @@ async def delete_samples(
         return DeleteResult(
             deleted=0,
             user_errors=[
-                UserError(code=Code.UNKNOWN_SERIES, message="no series with this key", key=key)
+                UserError(
+                    code=UserErrorCode.UNKNOWN_SERIES, message="no series with this key", key=key
+                )
             ],
         )
     deleted = await db_samples.delete_samples(

@@ -22,23 +22,19 @@ from db import (
 from db.intervals import BucketWidth
 from db.kpi import KpiPlan, KpiRow
 from db.sites import SiteRecord
-from resolvers.arguments import check_every, check_range, check_timezone, valid_key
+from resolvers import plausibility as rules
+from resolvers.arguments import check_every, check_read_range, check_timezone, valid_key
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
-from resolvers.errors import Code, GatewayError, InvalidArgument
-from resolvers.kpi_types import (
-    KpiWarning,
-    WarningLevel,
-    check_range as check_value,
-    coverage_warnings,
-)
+from resolvers.errors import GatewayError, InvalidArgument
+from resolvers.kpi_types import KpiWarning
 from resolvers.market import (
     EmissionFactorFamily,
     MarketResolution,
     intensity_sources,
-    intensity_warning,
     missing_fuel_warnings,
-    price_warning,
 )
+from resolvers.plausibility import check, check_extremes, coverage_warnings, event
 from resolvers.types import UserError
 
 __all__ = [
@@ -52,6 +48,11 @@ __all__ = [
 
 _HOUR = timedelta(hours=1)
 _YEAR_H = 8760.0
+# Household ranges are per year: periods of four weeks or more are annualised, and the yearly
+# anchors (PV yield, autarky with a battery) need a whole year (docs/plausibility.md).
+_ANNUALISED_MIN_H = 28 * 24
+_YEARLY_MIN_H = 365 * 24
+Found = KpiWarning | None
 
 
 @strawberry.type(description="KPIs of one bucket (or the total). Energies in kWh, money in EUR.")
@@ -187,11 +188,12 @@ def _check_step(resolution: str, every: BucketWidth) -> BucketWidth:
     if step.fixed is None or step.fixed > _HOUR or _HOUR % step.fixed:
         raise InvalidArgument(
             "`resolution` must divide PT1H (PT5M, PT15M, PT30M, PT1H, ...)",
-            code="INVALID_INTERVAL",
+            code=UserErrorCode.INVALID_INTERVAL,
         )
     if every.fixed is not None and every.fixed % step.fixed:
         raise InvalidArgument(
-            f"`every` must be a multiple of the resolution {resolution}", code="INVALID_INTERVAL"
+            f"`every` must be a multiple of the resolution {resolution}",
+            code=UserErrorCode.INVALID_INTERVAL,
         )
     return step
 
@@ -208,186 +210,69 @@ class _Checks:
     has_intensity: bool
 
 
-def _warn(code: str, level: WarningLevel, message: str, **extra: object) -> KpiWarning:
-    return KpiWarning(code=code, level=level, message=message, **extra)  # type: ignore[arg-type]
+def _residual(v: SiteKpiValues) -> float:
+    """(G + I + D - L - E - C) / L: what the measured flows fail to balance."""
+    inflow = v.production + v.grid_import + v.battery_discharge
+    return (inflow - v.consumption - v.grid_export - v.battery_charge) / v.consumption
+
+
+def _bucket_checks(ctx: _Checks, index: int | None, v: SiteKpiValues, r: KpiRow) -> list[Found]:
+    """The rules reported per bucket (and again for the total row)."""
+    found: list[Found] = [
+        check(rules.SELF_CONSUMPTION_RATE, v.self_consumption_rate, index),
+        check(rules.AUTARKY_RATIO, v.autarky, index),
+    ]
+    if r.negative_load_steps and not ctx.measured_load:
+        found.append(
+            event(
+                rules.NEGATIVE_LOAD,
+                f"consumption from the balance is negative in {r.negative_load_steps} "
+                "step(s): a meter, sign or unit is wrong",
+                bucket=index,
+                value=float(r.negative_load_steps),
+            )
+        )
+    if ctx.measured_load and ctx.measured_grid and v.consumption > 0:
+        found.append(check(rules.BALANCE, _residual(v), index))
+    if ctx.site.pv_peak_kw and r.peak_pv_kw is not None:
+        found.append(check(rules.PV_RATING, r.peak_pv_kw / ctx.site.pv_peak_kw, index))
+    found.append(check(rules.PEAK_LOAD, r.peak_load_kw, index))
+    if ctx.dynamic:
+        found += check_extremes(rules.SITE_PRICE, r.min_price, r.max_price, index)
+    found += check_extremes(rules.SITE_INTENSITY, r.min_intensity, r.max_intensity, index)
+    return found
+
+
+def _total_checks(ctx: _Checks) -> list[Found]:
+    """The rules reported for the whole period; yearly ranges only on long enough periods."""
+    total, hours = ctx.rows[-1], ctx.raw[-1].length_s / 3600
+    per_year = _YEAR_H / hours if hours > 0 else 0.0
+    found: list[Found] = []
+    if total.average_import_price is not None:
+        found.append(check(rules.IMPORT_PRICE, total.average_import_price * 100))
+    found.append(check(rules.FEED_IN, ctx.site.feed_in_ct))
+    if hours >= _ANNUALISED_MIN_H:
+        found.append(check(rules.CONSUMPTION, total.consumption * per_year))
+        if total.co2_import is not None:
+            found.append(check(rules.CO2, total.co2_import * per_year / 1000))
+        if ctx.has_battery and total.battery_charge > 0:
+            efficiency = total.battery_discharge / total.battery_charge
+            found.append(check(rules.BATTERY_EFFICIENCY, efficiency))
+    if hours >= _YEARLY_MIN_H:
+        if ctx.site.pv_peak_kw:
+            found.append(check(rules.PV_YIELD, total.production * per_year / ctx.site.pv_peak_kw))
+        if ctx.has_battery:
+            found.append(check(rules.AUTARKY, total.autarky))
+    return found
 
 
 def _plausibility(ctx: _Checks) -> list[KpiWarning]:
-    out: list[KpiWarning] = []
-    indexed: list[tuple[int | None, SiteKpiValues, KpiRow]] = [
-        (n, v, r) for n, (v, r) in enumerate(zip(ctx.rows[:-1], ctx.raw[:-1], strict=True))
-    ]
-    indexed.append((None, ctx.rows[-1], ctx.raw[-1]))
-
-    def add(item: KpiWarning | None) -> None:
-        if item is not None:
-            out.append(item)
-
-    for index, v, r in indexed:
-        for name, value in (
-            ("selfConsumptionRate", v.self_consumption_rate),
-            ("autarky", v.autarky),
-        ):
-            add(
-                check_value(
-                    value,
-                    code="RATIO_OUT_OF_RANGE",
-                    quantity=name,
-                    plausible=None,
-                    hard=(0.0, 1.0),
-                    bucket=index,
-                    what=name,
-                )
-            )
-        if r.negative_load_steps and not ctx.measured_load:
-            out.append(
-                _warn(
-                    "NEGATIVE_LOAD",
-                    WarningLevel.ERROR,
-                    f"consumption from the balance is negative in {r.negative_load_steps} "
-                    "step(s): a meter, sign or unit is wrong",
-                    quantity="consumption",
-                    bucket=index,
-                    value=float(r.negative_load_steps),
-                )
-            )
-        if ctx.measured_load and ctx.measured_grid and v.consumption > 0:
-            residual = (
-                v.production
-                + v.grid_import
-                + v.battery_discharge
-                - v.consumption
-                - v.grid_export
-                - v.battery_charge
-            ) / v.consumption
-            add(
-                check_value(
-                    residual,
-                    code="BALANCE_RESIDUAL",
-                    quantity="balance",
-                    plausible=(-0.02, 0.02),
-                    hard=(-0.05, 0.05),
-                    bucket=index,
-                    what="energy balance residual (G+I+D-L-E-C)/L",
-                )
-            )
-        if ctx.site.pv_peak_kw and r.peak_pv_kw is not None:
-            add(
-                check_value(
-                    r.peak_pv_kw / ctx.site.pv_peak_kw,
-                    code="PV_ABOVE_RATING",
-                    quantity="production",
-                    plausible=(-0.02, 1.1),
-                    hard=None,
-                    bucket=index,
-                    what="PV step power / kWp",
-                )
-            )
-        add(
-            check_value(
-                r.peak_load_kw,
-                code="PEAK_LOAD_HIGH",
-                quantity="consumption",
-                plausible=(float("-inf"), 30.0),
-                hard=None,
-                bucket=index,
-                what="peak step load (kW)",
-            )
-        )
-        if ctx.dynamic:
-            for value in (r.min_price, r.max_price):
-                add(price_warning(value, index))
-        for value in (r.min_intensity, r.max_intensity):
-            add(intensity_warning(value, index, quantity="co2"))
-    total, raw = ctx.rows[-1], ctx.raw[-1]
-    if total.average_import_price is not None:
-        add(
-            check_value(
-                total.average_import_price * 100,
-                code="IMPORT_PRICE_IMPLAUSIBLE",
-                quantity="importCost",
-                plausible=(15.0, 60.0),
-                hard=(0.0, float("inf")),
-                bucket=None,
-                what="average import price paid (ct/kWh)",
-            )
-        )
-    add(
-        check_value(
-            ctx.site.feed_in_ct,
-            code="FEED_IN_IMPLAUSIBLE",
-            quantity="feedInRevenue",
-            plausible=(0.0, 60.0),
-            hard=None,
-            bucket=None,
-            what="feed-in tariff (ct/kWh)",
-        )
-    )
-    hours = raw.length_s / 3600
-    if hours >= 28 * 24:
-        # Household ranges are per year; only periods of four weeks or more are annualised.
-        add(
-            check_value(
-                total.consumption * _YEAR_H / hours,
-                code="CONSUMPTION_IMPLAUSIBLE",
-                quantity="consumption",
-                plausible=(800.0, 10_000.0),
-                hard=(0.0, float("inf")),
-                bucket=None,
-                what="annualised consumption (kWh/yr)",
-            )
-        )
-        if total.co2_import is not None:
-            add(
-                check_value(
-                    total.co2_import * _YEAR_H / hours / 1000,
-                    code="CO2_IMPLAUSIBLE",
-                    quantity="co2Import",
-                    plausible=(0.0, 5.0),
-                    hard=(0.0, float("inf")),
-                    bucket=None,
-                    what="annualised CO2 of imports (t/yr)",
-                )
-            )
-        if ctx.has_battery and total.battery_charge > 0:
-            add(
-                check_value(
-                    total.battery_discharge / total.battery_charge,
-                    code="BATTERY_EFFICIENCY_IMPLAUSIBLE",
-                    quantity="battery",
-                    plausible=(0.7, 1.0),
-                    hard=(0.0, 1.05),
-                    bucket=None,
-                    what="battery round-trip efficiency (discharge / charge)",
-                )
-            )
-    if hours >= 365 * 24:
-        # Yearly anchors: specific PV yield and autarky with a battery.
-        if ctx.site.pv_peak_kw:
-            add(
-                check_value(
-                    total.production * _YEAR_H / hours / ctx.site.pv_peak_kw,
-                    code="PV_YIELD_IMPLAUSIBLE",
-                    quantity="production",
-                    plausible=(650.0, 1300.0),
-                    hard=(0.0, 1500.0),
-                    bucket=None,
-                    what="PV specific yield (kWh/kWp/yr)",
-                )
-            )
-        if ctx.has_battery:
-            add(
-                check_value(
-                    total.autarky,
-                    code="AUTARKY_IMPLAUSIBLE",
-                    quantity="autarky",
-                    plausible=(0.0, 0.95),
-                    hard=None,
-                    bucket=None,
-                    what="yearly autarky with a battery",
-                )
-            )
-    return out
+    indices: list[int | None] = [*range(len(ctx.rows) - 1), None]
+    found: list[Found] = []
+    for index, values, raw in zip(indices, ctx.rows, ctx.raw, strict=True):
+        found += _bucket_checks(ctx, index, values, raw)
+    found += _total_checks(ctx)
+    return [w for w in found if w is not None]
 
 
 def _coverage_warnings(ctx: _Checks) -> list[KpiWarning]:
@@ -401,16 +286,14 @@ def _coverage_warnings(ctx: _Checks) -> list[KpiWarning]:
             [v.price_coverage for v in rows[:-1]],
             rows[-1].price_coverage,
             "price",
-            code="MISSING_PRICE",
+            rules.PRICE_COVERAGE,
         )
     if not ctx.has_intensity:
         out.append(
-            _warn(
-                "MISSING_INTENSITY",
-                WarningLevel.ERROR,
+            event(
+                rules.NO_INTENSITY,
                 "no grid intensity: no SMARD generation series for the site's region and no "
                 "fixed `co2Intensity`; CO2 is null",
-                quantity="co2",
             )
         )
     else:
@@ -418,7 +301,7 @@ def _coverage_warnings(ctx: _Checks) -> list[KpiWarning]:
             [v.intensity_coverage for v in rows[:-1]],
             rows[-1].intensity_coverage,
             "co2",
-            code="MISSING_INTENSITY",
+            rules.INTENSITY_COVERAGE,
         )
     return out
 
@@ -426,6 +309,7 @@ def _coverage_warnings(ctx: _Checks) -> list[KpiWarning]:
 async def site_kpis(
     info: Info[Context, None],
     site: SiteRecord,
+    *,
     start: datetime,
     end: datetime,
     every: str,
@@ -433,7 +317,7 @@ async def site_kpis(
     resolution: str,
     family: EmissionFactorFamily,
 ) -> SiteKpis:
-    check_range(start, end)
+    check_read_range(start, end)
     width = check_every(every)
     step = _check_step(resolution, width)
     zone = check_timezone(timezone or site.timezone)
@@ -446,17 +330,21 @@ async def site_kpis(
     sources: dict[str, db_energy.Source] = {}
     for (role, key), record in zip(roles.items(), records, strict=True):
         if record is None:
-            raise InvalidArgument(f"role {role}: no series {key!r}", code="UNKNOWN_SERIES")
+            raise InvalidArgument(
+                f"role {role}: no series {key!r}", code=UserErrorCode.UNKNOWN_SERIES
+            )
         try:
             sources[role] = db_energy.source_for(record)
         except db_energy.UnsupportedSeries as exc:
-            raise InvalidArgument(str(exc), code=exc.code) from None
+            raise InvalidArgument(str(exc), code=UserErrorCode[exc.code]) from None
     price = None
     if site.tariff == "DYNAMIC":
         assert site.price_key is not None
         price_record = await ctx.loaders.series_by_key.load(site.price_key)
         if price_record is None:
-            raise InvalidArgument(f"no price series {site.price_key!r}", code="UNKNOWN_SERIES")
+            raise InvalidArgument(
+                f"no price series {site.price_key!r}", code=UserErrorCode.UNKNOWN_SERIES
+            )
         price = db_energy.source_for(price_record, hold=True)
     intensity: list[tuple[db_energy.Source, float]] = []
     warnings: list[KpiWarning] = []
@@ -485,7 +373,7 @@ async def site_kpis(
     rows = [
         _values(r, r.start or start, r.end if r.start is not None and r.end else end) for r in raw
     ]
-    check = _Checks(
+    checks = _Checks(
         site=site,
         rows=rows,
         raw=raw,
@@ -495,7 +383,7 @@ async def site_kpis(
         dynamic=site.tariff == "DYNAMIC",
         has_intensity=site.co2_intensity is not None or bool(intensity),
     )
-    warnings += _coverage_warnings(check) + _plausibility(check)
+    warnings += _coverage_warnings(checks) + _plausibility(checks)
     return SiteKpis(
         site=site.key,
         timezone=zone,
@@ -548,15 +436,26 @@ async def store_site_kpi(
     start, end, family = from_, to, emission_factors
     record_site = await db_sites.fetch_site(ctx.database, site)
     if record_site is None:
-        return _rejected("UNKNOWN_SITE", "no site with this key", site)
+        return _rejected(UserErrorCode.UNKNOWN_SITE, "no site with this key", site)
     target = key or f"site:{record_site.key}:{kpi.value}:{every.strip().upper()}"
     if not valid_key(target):
-        return _rejected(Code.INVALID_ARGUMENT, "invalid `key` for the KPI series", target)
+        return _rejected(UserErrorCode.BAD_USER_INPUT, "invalid `key` for the KPI series", target)
     existing = await ctx.loaders.series_by_key.load(target)
     if existing is not None and existing.kind != "KPI":
-        return _rejected("NOT_A_KPI_SERIES", "the target series exists and is not a KPI", target)
+        return _rejected(
+            UserErrorCode.NOT_A_KPI_SERIES, "the target series exists and is not a KPI", target
+        )
     try:
-        result = await site_kpis(info, record_site, start, end, every, timezone, resolution, family)
+        result = await site_kpis(
+            info,
+            record_site,
+            start=start,
+            end=end,
+            every=every,
+            timezone=timezone,
+            resolution=resolution,
+            family=family,
+        )
     except GatewayError as exc:
         return _rejected(exc.code, str(exc))
     record = await db_series.upsert_series(

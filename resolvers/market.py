@@ -14,15 +14,13 @@ from strawberry.types import Info
 
 from db import energy as db_energy, market as db_market
 from db.series import SeriesRecord
-from resolvers.arguments import check_every, check_range, check_timezone
+from resolvers import plausibility as rules
+from resolvers.arguments import From, To, check_every, check_read_range, check_timezone
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
 from resolvers.errors import InvalidArgument, NotFound
-from resolvers.kpi_types import (
-    KpiWarning,
-    WarningLevel,
-    check_range as check_value,
-    coverage_warnings,
-)
+from resolvers.kpi_types import KpiWarning
+from resolvers.plausibility import check_columns, check_extremes, coverage_warnings
 
 __all__ = [
     "EmissionFactor",
@@ -36,15 +34,7 @@ __all__ = [
     "market_price",
 ]
 
-From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
-To = Annotated[datetime, strawberry.argument(description="Exclusive end.")]
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
-# docs/plausibility.md: day-ahead price plausible -100..400, hard limits -500..4000 EUR/MWh.
-PRICE_PLAUSIBLE = (-100.0, 400.0)
-PRICE_HARD = (-500.0, 4000.0)
-# Hourly CI from SMARD: plausible 50..800 g/kWh; < 0 or > 1150 (pure lignite) is an error.
-INTENSITY_PLAUSIBLE = (50.0, 800.0)
-INTENSITY_HARD = (0.0, 1150.0)
 
 
 @strawberry.enum(description="SMARD resolution of the source series.")
@@ -121,34 +111,6 @@ class IntensityColumns:
     warnings: list[KpiWarning]
 
 
-def price_warning(value: float | None, bucket: int | None) -> KpiWarning | None:
-    """A day-ahead price (EUR/MWh) outside the usual range, or outside the SDAC limits."""
-    return check_value(
-        value,
-        code="PRICE_OUT_OF_RANGE",
-        quantity="price",
-        plausible=PRICE_PLAUSIBLE,
-        hard=PRICE_HARD,
-        bucket=bucket,
-        what="day-ahead price (EUR/MWh)",
-    )
-
-
-def intensity_warning(
-    value: float | None, bucket: int | None, quantity: str = "intensity"
-) -> KpiWarning | None:
-    """A grid CO2 intensity (g/kWh) outside the usual range, or physically impossible."""
-    return check_value(
-        value,
-        code="INTENSITY_OUT_OF_RANGE",
-        quantity=quantity,
-        plausible=INTENSITY_PLAUSIBLE,
-        hard=INTENSITY_HARD,
-        bucket=bucket,
-        what="grid intensity (g/kWh)",
-    )
-
-
 def check_region(region: str, argument: str = "region") -> str:
     if not _REGION.match(region):
         raise InvalidArgument(f"`{argument}` must look like a SMARD region, e.g. DE or DE-LU")
@@ -178,7 +140,7 @@ async def market_price(
     ] = db_market.PRICE_FILTER,
 ) -> PriceColumns:
     start, end = from_, to
-    check_range(start, end)
+    check_read_range(start, end)
     width = check_every(every)
     key = db_market.smard_key(filter_id, check_region(zone, "zone"), resolution.value)
     ctx = info.context
@@ -198,9 +160,9 @@ async def market_price(
     total_mean = _mean(total.positive[0], total.negative[0], total.covered_s[0])
     total_coverage = _ratio(total.covered_s[0], total.length_s[0])
     warnings = coverage_warnings(coverage, total_coverage, "price")
-    for index, value in enumerate(means):
-        if (warning := price_warning(value, index)) is not None:
-            warnings.append(warning)
+    # Every price interval is checked, not the bucket mean: one hour at 4,000 EUR/MWh in a day.
+    for index, (low, high) in enumerate(zip(rows.low, rows.high, strict=True)):
+        warnings += check_extremes(rules.MARKET_PRICE, low, high, index)
     return PriceColumns(
         key=key,
         starts=rows.starts,
@@ -232,7 +194,7 @@ async def intensity_sources(
         if item.filter not in by_filter:
             raise InvalidArgument(
                 f"no generation filter {item.filter} in the {family.name} factor table",
-                code="UNKNOWN_FACTOR",
+                code=UserErrorCode.UNKNOWN_FACTOR,
             )
         if not (math.isfinite(item.g_per_kwh) and item.g_per_kwh >= 0):
             raise InvalidArgument("`gPerKwh` must be a finite number >= 0")
@@ -258,7 +220,7 @@ async def intensity_sources(
         try:
             sources.append((db_energy.source_for(record), factor.g_per_kwh))
         except db_energy.UnsupportedSeries as exc:
-            raise InvalidArgument(str(exc), code=exc.code) from None
+            raise InvalidArgument(str(exc), code=UserErrorCode[exc.code]) from None
         found.append(record)
     return sources, listed, found
 
@@ -268,14 +230,8 @@ def missing_fuel_warnings(factors: Sequence[EmissionFactor]) -> list[KpiWarning]
     if not missing:
         return []
     names = ", ".join(f"{f.fuel} ({f.key})" for f in missing)
-    return [
-        KpiWarning(
-            code="MISSING_FUEL",
-            level=WarningLevel.WARNING,
-            message=f"no generation series for: {names}; left out of the intensity",
-            quantity="intensity",
-        )
-    ]
+    message = f"no generation series for: {names}; left out of the intensity"
+    return [rules.event(rules.MISSING_FUEL, message)]
 
 
 async def grid_intensity(
@@ -293,7 +249,7 @@ async def grid_intensity(
     ] = None,
 ) -> IntensityColumns:
     start, end = from_, to
-    check_range(start, end)
+    check_read_range(start, end)
     width = check_every(every)
     check_region(region)
     sources, listed, records = await intensity_sources(info, region, resolution, family, factors)
@@ -312,9 +268,7 @@ async def grid_intensity(
     total_coverage = _ratio(total.covered_s[0], total.length_s[0])
     warnings = missing_fuel_warnings(listed)
     warnings += coverage_warnings(coverage, total_coverage, "intensity")
-    for index, value in [*enumerate(rows.intensity), (None, total.intensity[0])]:
-        if (warning := intensity_warning(value, index)) is not None:
-            warnings.append(warning)
+    warnings += check_columns(rules.MARKET_INTENSITY, rows.intensity, total.intensity[0])
 
     def mwh(values: list[float | None]) -> list[float | None]:
         return [v / 1000 if v is not None else None for v in values]

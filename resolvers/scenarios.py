@@ -19,9 +19,10 @@ from strawberry.types import Info
 from db import scenarios as db_scenarios, sites as db_sites
 from db.scenarios import ScenarioRecord, ScenarioValues, SweepRecord
 from db.sites import SiteRecord
-from resolvers.arguments import check_key, check_range
+from resolvers.arguments import check_key, check_read_range
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
-from resolvers.errors import Code, GatewayError
+from resolvers.errors import GatewayError
 from resolvers.sites import InvalidInput, Site, Tariff, TariffInput, TariffKind, check_tariff
 from resolvers.types import UserError
 
@@ -229,26 +230,36 @@ def _battery(value: BatteryInput | None) -> dict[str, float] | None:
     }
     for name, number in numbers.items():
         if number is not None and not math.isfinite(number):
-            raise InvalidInput(f"battery `{name}` must be finite", code="INVALID_BATTERY")
+            raise InvalidInput(
+                f"battery `{name}` must be finite", code=UserErrorCode.INVALID_BATTERY
+            )
     if not value.capacity_kwh > 0:
         raise InvalidInput(
-            "battery `capacityKwh` must be > 0 (omit `battery` for none)", code="INVALID_BATTERY"
+            "battery `capacityKwh` must be > 0 (omit `battery` for none)",
+            code=UserErrorCode.INVALID_BATTERY,
         )
     if not value.power_kw > 0:
         raise InvalidInput(
-            "battery `powerKw` must be > 0 for a battery with capacity", code="INVALID_BATTERY"
+            "battery `powerKw` must be > 0 for a battery with capacity",
+            code=UserErrorCode.INVALID_BATTERY,
         )
     for name, eta in (
         ("chargeEfficiency", value.charge_efficiency),
         ("dischargeEfficiency", value.discharge_efficiency),
     ):
         if not 0 < eta <= 1:
-            raise InvalidInput(f"battery `{name}` must lie in (0, 1]", code="INVALID_BATTERY")
+            raise InvalidInput(
+                f"battery `{name}` must lie in (0, 1]", code=UserErrorCode.INVALID_BATTERY
+            )
     if not 0 <= value.min_soc < 1:
-        raise InvalidInput("battery `minSoc` must lie in [0, 1)", code="INVALID_BATTERY")
+        raise InvalidInput(
+            "battery `minSoc` must lie in [0, 1)", code=UserErrorCode.INVALID_BATTERY
+        )
     initial = value.min_soc if value.initial_soc is None else value.initial_soc
     if not value.min_soc <= initial <= 1:
-        raise InvalidInput("battery `initialSoc` must lie in [minSoc, 1]", code="INVALID_BATTERY")
+        raise InvalidInput(
+            "battery `initialSoc` must lie in [minSoc, 1]", code=UserErrorCode.INVALID_BATTERY
+        )
     return {
         "capacity_kwh": value.capacity_kwh,
         "power_kw": value.power_kw,
@@ -276,17 +287,20 @@ def _values(value: ScenarioInput) -> ScenarioValues:
     """Field checks that need no database; raises InvalidInput."""
     try:
         check_key(value.key)
-        check_range(value.from_, value.to)
+        check_read_range(value.from_, value.to)
     except GatewayError as exc:
         raise InvalidInput(str(exc), code=exc.code) from None
     if len(value.key) > MAX_KEY_LENGTH:
         raise InvalidInput(
-            f"a scenario key has at most {MAX_KEY_LENGTH} characters", code=Code.INVALID_ARGUMENT
+            f"a scenario key has at most {MAX_KEY_LENGTH} characters",
+            code=UserErrorCode.BAD_USER_INPUT,
         )
     if value.to - value.from_ > MAX_PERIOD:
-        raise InvalidInput("a scenario covers at most 370 days", code=Code.INVALID_RANGE)
+        raise InvalidInput("a scenario covers at most 370 days", code=UserErrorCode.INVALID_RANGE)
     if value.pv_kwp is not None and not (math.isfinite(value.pv_kwp) and value.pv_kwp >= 0):
-        raise InvalidInput("`pvKwp` must be a finite number >= 0", code="INVALID_SCENARIO")
+        raise InvalidInput(
+            "`pvKwp` must be a finite number >= 0", code=UserErrorCode.INVALID_SCENARIO
+        )
     return ScenarioValues(
         key=value.key,
         site_key=value.site,
@@ -302,12 +316,16 @@ def _values(value: ScenarioInput) -> ScenarioValues:
 def _site_errors(values: ScenarioValues, site: SiteRecord | None) -> list[UserError]:
     if site is None:
         return [
-            UserError(code="UNKNOWN_SITE", message="no site with this key", key=values.site_key)
+            UserError(
+                code=UserErrorCode.UNKNOWN_SITE,
+                message="no site with this key",
+                key=values.site_key,
+            )
         ]
     if site.key.startswith("scenario:"):
         return [
             UserError(
-                code="INVALID_SCENARIO",
+                code=UserErrorCode.INVALID_SCENARIO,
                 message="a scenario derives from a real site, not from another scenario",
                 key=site.key,
             )
@@ -317,7 +335,7 @@ def _site_errors(values: ScenarioValues, site: SiteRecord | None) -> list[UserEr
     if values.strategy == ScenarioStrategy.COST_OPTIMAL.name and kind != "DYNAMIC":
         errors.append(
             UserError(
-                code="INVALID_STRATEGY",
+                code=UserErrorCode.INVALID_STRATEGY,
                 message="COST_OPTIMAL optimises over a dynamic import price; the tariff is FIXED",
             )
         )
@@ -325,7 +343,7 @@ def _site_errors(values: ScenarioValues, site: SiteRecord | None) -> list[UserEr
         if site.pv is not None and site.pv_peak_kw is None:
             errors.append(
                 UserError(
-                    code="INVALID_SCENARIO",
+                    code=UserErrorCode.INVALID_SCENARIO,
                     message="the site's `pvPeakKw` is needed to scale its PV to `pvKwp`",
                     key=site.key,
                 )
@@ -333,7 +351,7 @@ def _site_errors(values: ScenarioValues, site: SiteRecord | None) -> list[UserEr
         if site.pv is None and (site.latitude is None or site.longitude is None):
             errors.append(
                 UserError(
-                    code="INVALID_SCENARIO",
+                    code=UserErrorCode.INVALID_SCENARIO,
                     message="the site has no PV: its `latitude` and `longitude` are needed for "
                     "a clear-sky PV profile",
                     key=site.key,
@@ -357,7 +375,7 @@ async def upsert_scenario(info: Info[Context, None], input: ScenarioInput) -> Up
         if series is None or series.kind != "PRICE" or series.unit != "EUR/MWh":
             errors.append(
                 UserError(
-                    code="UNSUPPORTED_SERIES",
+                    code=UserErrorCode.UNSUPPORTED_SERIES,
                     message="the price series must be a PRICE series in EUR/MWh",
                     key=price,
                 )
@@ -377,9 +395,9 @@ async def claim_scenario(
     info: Info[Context, None], worker: str, lease_seconds: float = 900.0
 ) -> Scenario | None:
     if not (0 < len(worker) <= 200):
-        raise InvalidInput("`worker` must be 1-200 characters", code=Code.INVALID_ARGUMENT)
+        raise InvalidInput("`worker` must be 1-200 characters", code=UserErrorCode.BAD_USER_INPUT)
     if not (math.isfinite(lease_seconds) and lease_seconds >= 10):
-        raise InvalidInput("`leaseSeconds` must be >= 10", code=Code.INVALID_ARGUMENT)
+        raise InvalidInput("`leaseSeconds` must be >= 10", code=UserErrorCode.BAD_USER_INPUT)
     record = await db_scenarios.claim_scenario(
         info.context.database, worker=worker, lease_seconds=lease_seconds
     )
@@ -405,7 +423,7 @@ async def finish_scenario(
             scenario=None,
             user_errors=[
                 UserError(
-                    code="STALE_CLAIM",
+                    code=UserErrorCode.STALE_CLAIM,
                     message="this revision is not RUNNING any more (changed or reclaimed)",
                     key=key,
                 )
@@ -481,7 +499,7 @@ def _sweep(record: SweepRecord) -> Sweep:
 async def upsert_sweep(info: Info[Context, None], input: SweepInput) -> UpsertSweepResult:
     try:
         check_key(input.key)
-        check_range(input.from_, input.to)
+        check_read_range(input.from_, input.to)
     except GatewayError as exc:
         return UpsertSweepResult(
             sweep=None, user_errors=[UserError(code=exc.code, message=str(exc))]
@@ -489,14 +507,16 @@ async def upsert_sweep(info: Info[Context, None], input: SweepInput) -> UpsertSw
     if await db_sites.fetch_site(info.context.database, input.site) is None:
         return UpsertSweepResult(
             sweep=None,
-            user_errors=[UserError(code="UNKNOWN_SITE", message="no site", key=input.site)],
+            user_errors=[
+                UserError(code=UserErrorCode.UNKNOWN_SITE, message="no site", key=input.site)
+            ],
         )
     if len(input.cells) > MAX_SWEEP_CELLS:
         return UpsertSweepResult(
             sweep=None,
             user_errors=[
                 UserError(
-                    code=Code.BATCH_TOO_LARGE,
+                    code=UserErrorCode.BATCH_TOO_LARGE,
                     message=f"at most {MAX_SWEEP_CELLS} cells per sweep",
                 )
             ],
@@ -506,7 +526,9 @@ async def upsert_sweep(info: Info[Context, None], input: SweepInput) -> UpsertSw
         if not all(v is None or math.isfinite(v) for v in cell.values()):
             return UpsertSweepResult(
                 sweep=None,
-                user_errors=[UserError(code=Code.NON_FINITE_VALUE, message="cells must be finite")],
+                user_errors=[
+                    UserError(code=UserErrorCode.NON_FINITE_VALUE, message="cells must be finite")
+                ],
             )
     record = await db_scenarios.upsert_sweep(
         info.context.database,

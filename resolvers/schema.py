@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -20,7 +20,9 @@ from resolvers import (
     series as series_resolvers,
     sites as site_resolvers,
 )
+from resolvers.arguments import From
 from resolvers.auth import Scope, scoped
+from resolvers.codes import ErrorCode, describe
 from resolvers.context import Context
 from resolvers.execution import ColumnarExecutionContext
 from resolvers.kpis import StoreKpiResult
@@ -39,10 +41,15 @@ from resolvers.types import DeleteResult, IngestResult
 
 __all__ = ["Mutation", "Query", "build_schema"]
 
-From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
 
-
-@strawberry.type
+@strawberry.type(
+    description=describe(
+        "Reads. A failed field is null with `errors[].extensions.code` (docs/api.md#errors): "
+        "an argument code of `UserError.code`, or one of these (the HTTP-level ones also in "
+        "error bodies):",
+        ErrorCode,
+    )
+)
 class Query:
     series: Series | None = strawberry.field(
         resolver=series_resolvers.get_series,

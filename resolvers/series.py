@@ -5,26 +5,28 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from db import aggregate as db_aggregate, samples as db_samples, series as db_series
-from db.durations import format_duration, parse_duration
+from db.durations import format_duration, parse_duration, parse_iso_duration
 from db.series import SeriesRecord
 from resolvers.arguments import (
+    From,
+    To,
     check_every,
     check_json_object,
     check_key,
-    check_range,
+    check_read_range,
     check_timezone,
 )
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
 from resolvers.energy import EnergyColumns, series_energy
-from resolvers.errors import Code, InvalidArgument
+from resolvers.errors import InvalidArgument
 from resolvers.scalars import JSON
 from resolvers.selection import selected_subfields
 from resolvers.types import (
@@ -39,9 +41,6 @@ from resolvers.types import (
 )
 
 __all__ = ["Series", "SeriesConnection", "get_series", "list_series", "upsert_series"]
-
-From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
-To = Annotated[datetime, strawberry.argument(description="Exclusive end.")]
 
 
 @strawberry.type(description="A time series: metadata plus range reads.")
@@ -134,7 +133,7 @@ class Series:
     async def samples(
         self, info: Info[Context, None], from_: From, to: To, limit: int | None = None
     ) -> SampleColumns:
-        check_range(from_, to)
+        check_read_range(from_, to)
         ctx = info.context
         if limit is None:
             limit = min(ctx.budget.remaining, ctx.limits.max_request_points)
@@ -163,7 +162,7 @@ class Series:
         timezone: str | None = None,
         fill: Fill = Fill.NONE,
     ) -> BucketColumns:
-        check_range(from_, to)
+        check_read_range(from_, to)
         width = check_every(every)
         zone = check_timezone(timezone or self.record.timezone)
         ctx = info.context
@@ -266,7 +265,11 @@ def _filter(value: SeriesFilter | None) -> db_series.SeriesFilter:
 
 
 _MAX_SOURCE = 200  # an indexed column: a btree row holds at most ~2.7 kB
-_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+
+
+def _whole_duration(text: str) -> bool:
+    parsed = parse_iso_duration(text) if len(text) <= 32 else None
+    return parsed is not None and not parsed.fraction
 
 
 def _series_values(value: SeriesInput) -> db_series.SeriesValues:
@@ -276,9 +279,7 @@ def _series_values(value: SeriesInput) -> db_series.SeriesValues:
             raise InvalidArgument(f"`{name}` must be 1-{limit} characters")
     if value.source is not None and len(value.source) > _MAX_SOURCE:
         raise InvalidArgument(f"`source` must be at most {_MAX_SOURCE} characters")
-    if value.resolution is not None and not (
-        len(value.resolution) <= 32 and _DURATION.match(value.resolution)
-    ):
+    if value.resolution is not None and not _whole_duration(value.resolution):
         raise InvalidArgument("`resolution` must be an ISO-8601 duration such as PT15M or PT1H")
     labels: Any = value.labels
     if labels is not None:
@@ -292,7 +293,7 @@ def _series_values(value: SeriesInput) -> db_series.SeriesValues:
         if max_gap is None or max_gap <= timedelta(0):
             raise InvalidArgument(
                 "`maxGap` must be a positive ISO-8601 duration of fixed length, e.g. PT30M",
-                code=Code.INVALID_INTERVAL,
+                code=UserErrorCode.INVALID_INTERVAL,
             )
     if value.meter_modulus is not None and not (
         math.isfinite(value.meter_modulus) and value.meter_modulus > 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import math
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -14,9 +14,10 @@ from strawberry.types import Info
 from db import energy as db_energy, sites as db_sites
 from db.series import SeriesRecord
 from db.sites import SiteRecord
-from resolvers.arguments import check_key, check_timezone, json_object_problem
+from resolvers.arguments import From, check_key, check_timezone, json_object_problem
+from resolvers.codes import UserErrorCode
 from resolvers.context import Context
-from resolvers.errors import Code, GatewayError, InvalidArgument
+from resolvers.errors import GatewayError, InvalidArgument
 from resolvers.kpis import SiteKpis, site_kpis
 from resolvers.market import EmissionFactorFamily, check_region
 from resolvers.scalars import JSON
@@ -36,8 +37,6 @@ __all__ = [
     "list_sites",
     "upsert_site",
 ]
-
-From = Annotated[datetime, strawberry.argument(name="from", description="Inclusive start.")]
 
 
 @strawberry.enum
@@ -237,7 +236,14 @@ class Site:
         emission_factors: EmissionFactorFamily = EmissionFactorFamily.LIFECYCLE,
     ) -> SiteKpis:
         return await site_kpis(
-            info, self.record, from_, to, every, timezone, resolution, emission_factors
+            info,
+            self.record,
+            start=from_,
+            end=to,
+            every=every,
+            timezone=timezone,
+            resolution=resolution,
+            family=emission_factors,
         )
 
 
@@ -253,7 +259,9 @@ class InvalidInput(GatewayError):
 
 def _finite(value: float | None, name: str, *, low: float = 0.0) -> None:
     if value is not None and not (math.isfinite(value) and value >= low):
-        raise InvalidInput(f"`{name}` must be a finite number >= {low:g}", code="INVALID_TARIFF")
+        raise InvalidInput(
+            f"`{name}` must be a finite number >= {low:g}", code=UserErrorCode.INVALID_TARIFF
+        )
 
 
 _PV_BOUNDS = {
@@ -273,10 +281,12 @@ def _check_pv_settings(value: SiteInput) -> None:
         if not (math.isfinite(number) and inside):
             bracket = "]" if closed else ")"
             raise InvalidInput(
-                f"`{name}` must lie in [{low:g}, {high:g}{bracket}", code="INVALID_PV"
+                f"`{name}` must lie in [{low:g}, {high:g}{bracket}", code=UserErrorCode.INVALID_PV
             )
     if (value.latitude is None) != (value.longitude is None):
-        raise InvalidInput("`latitude` and `longitude` come together", code="INVALID_PV")
+        raise InvalidInput(
+            "`latitude` and `longitude` come together", code=UserErrorCode.INVALID_PV
+        )
 
 
 def check_tariff(t: TariffInput) -> None:
@@ -289,16 +299,20 @@ def check_tariff(t: TariffInput) -> None:
     ):
         _finite(number, name)
     if t.kind is TariffKind.FIXED and t.import_price_ct is None:
-        raise InvalidInput("a FIXED tariff needs `importPriceCt`", code="INVALID_TARIFF")
+        raise InvalidInput(
+            "a FIXED tariff needs `importPriceCt`", code=UserErrorCode.INVALID_TARIFF
+        )
     if t.kind is TariffKind.DYNAMIC and (
         t.price_series is None or t.surcharges_ct is None or t.vat is None
     ):
         raise InvalidInput(
             "a DYNAMIC tariff needs `priceSeries`, `surchargesCt` and `vat`",
-            code="INVALID_TARIFF",
+            code=UserErrorCode.INVALID_TARIFF,
         )
     if t.vat is not None and not t.vat < 1:
-        raise InvalidInput("`vat` is a fraction below 1, e.g. 0.19", code="INVALID_TARIFF")
+        raise InvalidInput(
+            "`vat` is a fraction below 1, e.g. 0.19", code=UserErrorCode.INVALID_TARIFF
+        )
 
 
 def _record(value: SiteInput) -> SiteRecord:
@@ -310,20 +324,25 @@ def _record(value: SiteInput) -> SiteRecord:
         raise InvalidInput(str(exc), code=exc.code) from None
     if value.grid is not None and (value.grid_import or value.grid_export):
         raise InvalidInput(
-            "give `grid` or `gridImport`/`gridExport`, not both", code="INVALID_SITE"
+            "give `grid` or `gridImport`/`gridExport`, not both", code=UserErrorCode.INVALID_SITE
         )
     if (value.grid_import is None) != (value.grid_export is None):
-        raise InvalidInput("`gridImport` and `gridExport` come together", code="INVALID_SITE")
+        raise InvalidInput(
+            "`gridImport` and `gridExport` come together", code=UserErrorCode.INVALID_SITE
+        )
     if value.battery is not None and (value.battery_charge or value.battery_discharge):
         raise InvalidInput(
-            "give `battery` or `batteryCharge`/`batteryDischarge`, not both", code="INVALID_SITE"
+            "give `battery` or `batteryCharge`/`batteryDischarge`, not both",
+            code=UserErrorCode.INVALID_SITE,
         )
     if (value.battery_charge is None) != (value.battery_discharge is None):
         raise InvalidInput(
-            "`batteryCharge` and `batteryDischarge` come together", code="INVALID_SITE"
+            "`batteryCharge` and `batteryDischarge` come together", code=UserErrorCode.INVALID_SITE
         )
     if value.load is None and value.grid is None and value.grid_import is None:
-        raise InvalidInput("a site needs a `load` or a grid series", code="INVALID_SITE")
+        raise InvalidInput(
+            "a site needs a `load` or a grid series", code=UserErrorCode.INVALID_SITE
+        )
     t = value.tariff
     check_tariff(t)
     _finite(value.pv_peak_kw, "pvPeakKw")
@@ -331,7 +350,7 @@ def _record(value: SiteInput) -> SiteRecord:
     _finite(value.co2_intensity, "co2Intensity")
     labels: Any = value.labels
     if labels is not None and (problem := json_object_problem(labels, "labels")):
-        raise InvalidInput(problem, code=Code.INVALID_ARGUMENT)
+        raise InvalidInput(problem, code=UserErrorCode.BAD_USER_INPUT)
     dynamic = t.kind is TariffKind.DYNAMIC
     return SiteRecord(
         key=value.key,
@@ -368,7 +387,11 @@ def _series_errors(record: SiteRecord, found: dict[str, SeriesRecord | None]) ->
         series = found[key]
         if series is None:
             errors.append(
-                UserError(code=Code.UNKNOWN_SERIES, message=f"role {role}: no such series", key=key)
+                UserError(
+                    code=UserErrorCode.UNKNOWN_SERIES,
+                    message=f"role {role}: no such series",
+                    key=key,
+                )
             )
             continue
         try:
@@ -380,13 +403,15 @@ def _series_errors(record: SiteRecord, found: dict[str, SeriesRecord | None]) ->
         if price is None:
             errors.append(
                 UserError(
-                    code=Code.UNKNOWN_SERIES, message="price series not found", key=record.price_key
+                    code=UserErrorCode.UNKNOWN_SERIES,
+                    message="price series not found",
+                    key=record.price_key,
                 )
             )
         elif price.kind != "PRICE" or price.unit != "EUR/MWh":
             errors.append(
                 UserError(
-                    code="UNSUPPORTED_SERIES",
+                    code=UserErrorCode.UNSUPPORTED_SERIES,
                     message="the price series must be a PRICE series in EUR/MWh",
                     key=record.price_key,
                 )

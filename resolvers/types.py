@@ -7,6 +7,7 @@ from datetime import datetime
 
 import strawberry
 
+from resolvers.codes import UserErrorCode, describe
 from resolvers.scalars import JSON, EpochMillisColumn, FloatColumn
 
 __all__ = [
@@ -105,7 +106,14 @@ class BucketColumns:
 
 @strawberry.type
 class UserError:
-    code: str
+    code: str = strawberry.field(
+        description=describe(
+            "Stable code (docs/api.md#errors); the same codes refuse a query argument in "
+            "`errors[].extensions.code`. `storeSiteKpi` also reports the errors of its KPI read "
+            "here (see Query):",
+            UserErrorCode,
+        )
+    )
     message: str
     key: str | None = None
     index: int | None = None

@@ -1,25 +1,28 @@
-"""docs/ against the code: plausibility bounds, warning and error codes, settings and links.
+"""docs/ against the code: plausibility rules, warning and error codes, settings and links.
 
-The bounds are read from the code itself (the module constants and the literal arguments of the
-range checks), so a threshold changed on one side only fails here.
+The plausibility tables are the code's rule table (`resolvers.plausibility`) printed as markdown,
+and the error codes are the enums of `resolvers.codes`, so a threshold or a code changed on one
+side only fails here.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic_core import PydanticUndefined
 
+from db import energy as db_energy, intervals as db_intervals
 from gateway.settings import Settings
-from resolvers import errors, kpi_types, market
+from resolvers import plausibility
+from resolvers.codes import ErrorCode, UserErrorCode, WarningCode
+from resolvers.kpi_types import WarningLevel
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-WARNING_MODULES = ("kpis", "kpi_types", "market", "energy")
 Bounds = tuple[float, float] | None
 
 
@@ -47,159 +50,81 @@ def parse_bounds(cell: str) -> Bounds:
     return float(match[1]), float(match[2])
 
 
-def _number(node: ast.expr) -> float:
-    """A literal bound: 1.5, -0.02, float("inf"), float("-inf")."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_number(node.operand)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float":
-        return float(ast.literal_eval(node.args[0]))
-    return float(ast.literal_eval(node))
-
-
-def _bounds(node: ast.expr, module: object) -> Bounds:
-    if isinstance(node, ast.Constant) and node.value is None:
-        return None
-    if isinstance(node, ast.Name):  # a module constant such as PRICE_HARD
-        value = getattr(module, node.id)
-        return float(value[0]), float(value[1])
-    assert isinstance(node, ast.Tuple), ast.dump(node)
-    low, high = (_number(e) for e in node.elts)
-    return low, high
-
-
-def _calls(name: str) -> Iterator[tuple[ast.Call, object]]:
-    for module_name in WARNING_MODULES:
-        module = __import__(f"resolvers.{module_name}", fromlist=["_"])
-        tree = ast.parse((ROOT / "resolvers" / f"{module_name}.py").read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-                if called == name:
-                    yield node, module
-
-
-def _keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
-def code_range_rules() -> dict[str, set[tuple[Bounds, Bounds]]]:
-    """code -> the (plausible, hard) pairs the range checks in the resolvers use."""
-    rules: dict[str, set[tuple[Bounds, Bounds]]] = {}
-    for call, module in _calls("check_value"):
-        code, plausible, hard = (_keyword(call, k) for k in ("code", "plausible", "hard"))
-        assert isinstance(code, ast.Constant) and plausible is not None and hard is not None
-        rules.setdefault(code.value, set()).add((_bounds(plausible, module), _bounds(hard, module)))
-    return rules
-
-
-def code_coverage_rules() -> set[str]:
-    codes = set()
-    for call, _ in _calls("coverage_warnings"):
-        code = _keyword(call, "code")
-        codes.add(code.value if isinstance(code, ast.Constant) else "LOW_COVERAGE")
-    return codes
-
-
-def code_event_rules() -> dict[str, str]:
-    """code -> level of the warnings raised outside the range checks."""
-    events: dict[str, str] = {}
-    for call, _ in _calls("_warn"):
-        code, level = call.args[0], call.args[1]
-        assert isinstance(code, ast.Constant) and isinstance(level, ast.Attribute)
-        events[code.value] = level.attr
-    for call, _ in _calls("KpiWarning"):
-        code, level = _keyword(call, "code"), _keyword(call, "level")
-        if not isinstance(level, ast.Attribute):
-            continue  # the generic builders (range and coverage checks, `_warn`)
-        if isinstance(code, ast.Constant):
-            events[code.value] = level.attr
-        else:  # the register events: a loop over (code, count, text) tuples
-            tree = ast.parse((ROOT / "resolvers" / "energy.py").read_text())
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Tuple) and len(node.elts) == 3:
-                    first = node.elts[0]
-                    if isinstance(first, ast.Constant) and str(first.value).startswith("METER_"):
-                        events[first.value] = level.attr
-    return events
-
-
 PLAUSIBILITY = DOCS / "plausibility.md"
 
 
+def test_the_docs_show_the_rule_tables_the_code_prints() -> None:
+    """Regenerate with `python -m resolvers.plausibility` when this fails."""
+    text = PLAUSIBILITY.read_text()
+    for table in plausibility.markdown_tables().split("\n\n"):
+        assert table.strip() in text, f"docs/plausibility.md lacks:\n{table}"
+
+
 def test_every_range_rule_in_the_docs_matches_the_code() -> None:
-    rules = code_range_rules()
-    coverage = code_coverage_rules()
-    documented: dict[str, set[tuple[Bounds, Bounds]]] = {}
-    for row in table_rows(PLAUSIBILITY, "| code | endpoint |"):
-        code = row["code"].strip("`")
-        pair = (parse_bounds(row["WARNING outside"]), parse_bounds(row["ERROR outside"]))
-        documented.setdefault(code, set()).add(pair)
-    coverage_pair = ((kpi_types.COVERAGE_OK, 1.0), (kpi_types.COVERAGE_FLAG, 1.0))
-    expected = {**rules, **{code: {coverage_pair} for code in coverage}}
-    assert documented == expected
+    documented = [
+        (
+            row["code"].strip("`"),
+            row["endpoint"],
+            row["grain"],
+            parse_bounds(row["WARNING outside"]),
+            parse_bounds(row["ERROR outside"]),
+        )
+        for row in table_rows(PLAUSIBILITY, "| code | endpoint | checked value |")
+    ]
+    rules = [
+        (r.code.value, r.endpoint, r.grain.value, r.plausible, r.hard)
+        for r in plausibility.RANGE_RULES
+    ]
+    assert documented == rules
 
 
 def test_every_event_rule_in_the_docs_matches_the_code() -> None:
-    events = code_event_rules()
     rows = table_rows(PLAUSIBILITY, "| code | endpoint | level |")
-    documented = {row["code"].strip("`"): row["level"] for row in rows}
+    documented = [(row["code"].strip("`"), row["level"]) for row in rows]
+    events = [(r.code.value, r.level and r.level.value) for r in plausibility.EVENT_RULES]
     assert documented == events
 
 
-def test_the_code_has_the_rules_this_test_reads() -> None:
-    """Guards the readers above: if the rules move (e.g. into one table), adapt this file."""
-    assert len(code_range_rules()) >= 13
-    assert {"LOW_COVERAGE", "MISSING_PRICE", "MISSING_INTENSITY"} <= code_coverage_rules()
-    assert {"NEGATIVE_LOAD", "MISSING_FUEL", "METER_RESET"} <= set(code_event_rules())
-    assert (market.PRICE_PLAUSIBLE, market.PRICE_HARD) in code_range_rules()["PRICE_OUT_OF_RANGE"]
-
-
-def _gateway_codes() -> set[str]:
-    codes: set[str] = set()
-    for path in (ROOT / "gateway").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-                if name == "error_response" and isinstance(node.args[2], ast.Constant):
-                    codes.add(node.args[2].value)
-            if isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values, strict=True):
-                    if (
-                        isinstance(key, ast.Constant)
-                        and key.value == "code"
-                        and isinstance(value, ast.Constant)
-                    ):
-                        codes.add(value.value)
-    return codes
-
-
-def _resolver_error_codes() -> set[str]:
-    codes = {v for k, v in vars(errors.Code).items() if not k.startswith("_")}
-    codes.add(errors.Forbidden.code)
-    for path in (ROOT / "resolvers").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            code = _keyword(node, "code")
-            if name in {"InvalidArgument", "_Invalid", "InvalidInput", "NotFound"} and isinstance(
-                code, ast.Constant
-            ):
-                codes.add(code.value)
-            if name == "_rejected" and isinstance(node.args[0], ast.Constant):
-                codes.add(node.args[0].value)
-    return codes
+def test_the_rule_table_is_complete_and_well_formed() -> None:
+    rules = [*plausibility.RANGE_RULES, *plausibility.EVENT_RULES]
+    assert {r.code for r in rules} == set(WarningCode)
+    for rule in plausibility.RANGE_RULES:
+        assert rule.level is None and (rule.plausible or rule.hard), rule.code
+        for low, high in filter(None, (rule.plausible, rule.hard)):
+            assert low <= high and not (math.isnan(low) or math.isnan(high)), rule.code
+        if rule.plausible and rule.hard:  # the ERROR range lies outside the WARNING range
+            assert rule.hard[0] <= rule.plausible[0] and rule.plausible[1] <= rule.hard[1]
+    for rule in plausibility.EVENT_RULES:
+        assert rule.level in set(WarningLevel) and not (rule.plausible or rule.hard), rule.code
+    # The market-price fix: prices are judged per stored interval on every read.
+    assert plausibility.MARKET_PRICE.grain is plausibility.Grain.INTERVAL
+    assert plausibility.SITE_PRICE.grain is plausibility.Grain.INTERVAL
 
 
 def test_every_error_code_is_documented_in_the_api_contract() -> None:
     api = (DOCS / "api.md").read_text()
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", api))
-    codes = _gateway_codes() | _resolver_error_codes()
-    assert {"UNAVAILABLE", "RATE_LIMITED", "UNKNOWN_SERIES", "INVALID_SITE"} <= codes
+    codes = {c.value for c in (*ErrorCode, *UserErrorCode)}
     assert codes - documented == set()
+
+
+def test_codes_raised_in_db_are_user_error_codes() -> None:
+    for code in (db_energy.UnsupportedSeries.code, db_intervals.InvalidInterval.code):
+        assert code in set(UserErrorCode)
+
+
+def test_no_code_is_spelled_as_a_string_literal_in_gateway_or_resolvers() -> None:
+    """Codes come from `resolvers.codes`; a literal would bypass the enums and the docs."""
+    codes = {c.value for c in (*ErrorCode, *UserErrorCode, *WarningCode)}
+    offenders = []
+    for folder in ("gateway", "resolvers"):
+        for path in (ROOT / folder).glob("*.py"):
+            if path.name == "codes.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and node.value in codes:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}")
+    assert offenders == []
 
 
 def _env_names(name: str, field: object) -> list[str]:
@@ -253,7 +178,6 @@ def _anchors(path: Path) -> set[str]:
 
 # Files other engineers add in parallel; linked from docs/README.md before they land.
 PENDING = {"timescaledb.md"}
-
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,34 @@ async def test_price_outside_the_market_limits_is_an_error_warning(gql: Gql) -> 
     ]
 
 
+async def test_one_extreme_hour_inside_a_day_is_flagged_for_that_day(gql: Gql) -> None:
+    # The 25-hour day of 2025-10-26 in Berlin: 24 hours at 50, one at 4,000 EUR/MWh. The daily
+    # mean (208) is plausible; the rule checks every price interval, so the day is flagged.
+    start = datetime.fromisoformat("2025-10-26T00:00:00+02:00")
+    values = [50.0] * 25
+    values[19] = 4000.0
+    await _price(gql, "hour", [60 * h for h in range(25)], values, start)
+    end = datetime.fromisoformat("2025-10-27T00:00:00+01:00")
+    variables = {"res": "HOUR", "from": iso(start), "to": iso(end), "every": "P1D"}
+    price = (await gql(PRICE, variables))["data"]["marketPrice"]
+    assert price["eurPerMwh"] == pytest.approx([(24 * 50 + 4000) / 25])
+    assert price["coverage"] == pytest.approx([1.0])
+    # 4,000 is the SDAC ceiling itself: outside the usual range, inside the hard limits.
+    assert price["warnings"] == [
+        {"code": "PRICE_OUT_OF_RANGE", "level": "WARNING", "bucket": 0, "value": 4000.0}
+    ]
+    values[3] = -600.0  # below the SDAC floor: an ERROR, reported next to the high one
+    await _price(gql, "hour", [60 * h for h in range(25)], values, start)
+    warnings = (await gql(PRICE, variables))["data"]["marketPrice"]["warnings"]
+    assert [(w["code"], w["level"], w["value"]) for w in warnings] == [
+        ("PRICE_OUT_OF_RANGE", "ERROR", -600.0),
+        ("PRICE_OUT_OF_RANGE", "WARNING", 4000.0),
+    ]
+    hourly = await gql(PRICE, {**variables, "every": "PT1H"})
+    flagged = [(w["bucket"], w["level"]) for w in hourly["data"]["marketPrice"]["warnings"]]
+    assert flagged == [(3, "ERROR"), (19, "WARNING")]
+
+
 async def test_unknown_price_series_is_not_found(gql: Gql) -> None:
     body = await gql(PRICE, {"res": "HOUR", "from": iso(T0), "to": iso(at(60)), "every": "PT1H"})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"

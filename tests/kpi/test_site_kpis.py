@@ -221,6 +221,22 @@ async def test_quarter_hour_prices_apply_to_quarter_hour_energy(gql: Gql) -> Non
     assert result["total"]["averageImportPrice"] == pytest.approx(retail(40))
 
 
+async def test_a_price_quarter_is_checked_inside_an_hourly_step(gql: Gql) -> None:
+    # The hourly step's mean price is 250 EUR/MWh; one quarter at 1,000 is still flagged,
+    # the same rule at the same grain as `marketPrice` (docs/plausibility.md).
+    await _price(gql, "PT15M", [0, 15, 30, 45], [0.0, 0.0, 0.0, 1000.0])
+    await hourly(gql, "p:imp", T0, [1.0])
+    await hourly(gql, "p:exp", T0, [0.0])
+    await make_site(gql, key="p", gridImport="p:imp", gridExport="p:exp", tariff=DYNAMIC)
+    result = await kpis(gql, "p", T0, at(60), "PT1H", resolution="PT1H")
+    found = [
+        (w["level"], w["bucket"], w["value"])
+        for w in result["warnings"]
+        if w["code"] == "PRICE_OUT_OF_RANGE"
+    ]
+    assert found == [("WARNING", 0, 1000.0), ("WARNING", None, 1000.0)]
+
+
 async def test_hourly_energy_with_quarter_hour_prices(gql: Gql) -> None:
     # Rule: an hourly energy is spread evenly over its quarter-hours, each priced by its own
     # quarter-hour price, i.e. the hour's energy x the time-weighted mean price.

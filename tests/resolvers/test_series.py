@@ -57,6 +57,8 @@ async def test_unknown_series_is_null(gql: Gql) -> None:
         series_input("x" * 201),
         series_input("x", timezone="Berlin/Nowhere"),
         series_input("x", resolution="15 minutes"),
+        series_input("x", resolution="PT1.5S"),  # a resolution has no fraction
+        series_input("x", resolution="pt15m"),  # and is written in upper case
         series_input("x", labels=["not", "an", "object"]),
         series_input("x", unit=""),
     ],
