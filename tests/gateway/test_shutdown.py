@@ -129,7 +129,9 @@ async def test_readiness_flips_when_the_signal_arrives(database_url: str) -> Non
     """In-process: the server hook marks the app draining before uvicorn stops anything."""
     import uvicorn
 
-    async with running_app(settings_for(database_url, env="dev")) as (app, client):
+    # A generous readiness timeout: on a loaded machine the 1 s default can time out.
+    settings = settings_for(database_url, env="dev", readiness_timeout_s=10)
+    async with running_app(settings) as (app, client):
         assert (await client.get("/readyz")).status_code == 200
         lifecycle: Lifecycle = app.state.lifecycle
         server = GatewayServer(uvicorn.Config(app), lifecycle)
