@@ -54,13 +54,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_gateway(database_url: str, log_path: Path) -> GatewayProcess:
+def start_gateway(database_url: str, log_path: Path, **settings: str) -> GatewayProcess:
+    """`settings`: extra environment variables (GATEWAY_...) for this gateway."""
     port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "GATEWAY_ENV": "dev",  # anonymous access; the benchmark measures the data path
         "GATEWAY_LOG_LEVEL": "WARNING",
+        **settings,
     }
     log = log_path.open("wb")
     process = subprocess.Popen(

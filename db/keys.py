@@ -6,17 +6,33 @@ every read into a write.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Row, text
 
 from db.engine import Database
 
-__all__ = ["ApiKey", "KeyMatch", "create_key", "find_key", "list_keys", "revoke_key"]
+__all__ = [
+    "REVOCATIONS_CHANNEL",
+    "ApiKey",
+    "KeyMatch",
+    "create_key",
+    "find_key",
+    "list_keys",
+    "listen_for_revocations",
+    "revoke_key",
+]
+
+REVOCATIONS_CHANNEL = "api_keys"  # NOTIFY payload: the revoked key's id
+
+log = logging.getLogger("db.keys")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +66,7 @@ class KeyMatch:
     id: str
     scopes: tuple[str, ...]
     usable: bool  # not revoked and not expired
+    expires_at: datetime | None
 
 
 _COLUMNS = "id, name, scopes, created_at, expires_at, last_used_at, revoked_at"
@@ -57,7 +74,7 @@ _COLUMNS = "id, name, scopes, created_at, expires_at, last_used_at, revoked_at"
 _FIND = text(
     """
     WITH k AS (
-        SELECT id, scopes,
+        SELECT id, scopes, expires_at,
                revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS usable
         FROM api_keys WHERE token_sha256 = :digest
     ), touched AS (
@@ -67,7 +84,7 @@ _FIND = text(
                OR last_used_at < now() - make_interval(secs => :touch_every_s))
         RETURNING id
     )
-    SELECT id, scopes, usable FROM k
+    SELECT id, scopes, usable, expires_at FROM k
     """
 )
 
@@ -105,7 +122,9 @@ async def find_key(
         ).first()
     if row is None:
         return None
-    return KeyMatch(id=row.id, scopes=tuple(row.scopes), usable=bool(row.usable))
+    return KeyMatch(
+        id=row.id, scopes=tuple(row.scopes), usable=bool(row.usable), expires_at=row.expires_at
+    )
 
 
 async def list_keys(database: Database, *, include_revoked: bool = False) -> list[ApiKey]:
@@ -117,10 +136,57 @@ async def list_keys(database: Database, *, include_revoked: bool = False) -> lis
 
 
 async def revoke_key(database: Database, key_id: str) -> bool:
-    """Revoke a key; False if there is no such key or it was already revoked."""
+    """Revoke a key; False if there is no such key or it was already revoked. Gateways that
+    listen on channel `api_keys` hear the key id when the revocation commits."""
     stmt = text(
         "UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL RETURNING id"
     )
     async with database.begin() as conn:
         row = (await conn.execute(stmt, {"id": key_id})).first()
+        if row is not None:
+            await conn.execute(text("SELECT pg_notify(:channel, :id)"), {
+                "channel": REVOCATIONS_CHANNEL, "id": key_id})  # fmt: skip
     return row is not None
+
+
+async def listen_for_revocations(
+    url: str,
+    *,
+    on_revoked: Callable[[str], None],
+    on_gap: Callable[[], None],
+    retry_s: float = 5.0,
+) -> None:
+    """Call `on_revoked(key_id)` for each revocation any process commits, until cancelled.
+
+    Runs on a dedicated connection (a LISTEN holds its connection for good, so not one from
+    the pool). Notifications sent while it is down are lost, so `on_gap()` runs each time the
+    listener is (re)connected: callers forget what they cached.
+    """
+    while True:
+        try:
+            await _listen_once(url, on_revoked=on_revoked, on_gap=on_gap, timeout_s=retry_s)
+            log.warning("key revocation listener lost its connection; reconnecting")
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            log.warning("key revocation listener cannot listen: %s", type(exc).__name__)
+        await asyncio.sleep(retry_s)
+
+
+async def _listen_once(
+    url: str,
+    *,
+    on_revoked: Callable[[str], None],
+    on_gap: Callable[[], None],
+    timeout_s: float,
+) -> None:
+    """Listen until the connection closes."""
+    conn = await asyncpg.connect(url, timeout=timeout_s)
+    closed = asyncio.Event()
+    conn.add_termination_listener(lambda _conn: closed.set())
+    try:
+        await conn.add_listener(
+            REVOCATIONS_CHANNEL, lambda _conn, _pid, _channel, key_id: on_revoked(key_id)
+        )
+        on_gap()
+        await closed.wait()
+    finally:
+        await conn.close(timeout=1)

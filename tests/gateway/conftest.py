@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from pydantic import SecretStr
@@ -14,9 +21,9 @@ from pydantic import SecretStr
 from gateway.app import create_app
 from gateway.logs import json_formatter
 from gateway.settings import Settings
-from tests.conftest import running_app
+from tests.conftest import _free_port, running_app
 
-__all__ = ["bearer", "running_app", "settings_for"]
+__all__ = ["Gateway", "bearer", "running_app", "settings_for"]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -79,3 +86,51 @@ def prod_live_gateway(prod_settings: Settings) -> Iterator[Any]:
     yield LiveGateway(url=f"{base}/graphql", base_url=base)
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@dataclass
+class Gateway:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+
+@pytest.fixture
+def start_gateway(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """`start(name, **env)`: a real `python -m gateway serve` process, returned once ready."""
+    started: list[Gateway] = []
+
+    def start(name: str, **extra_env: str) -> Gateway:
+        port = _free_port()
+        log = tmp_path / f"{name}.log"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "GATEWAY_ENV": "prod",
+            "GATEWAY_SHUTDOWN_TIMEOUT_S": "20",
+            **extra_env,
+        }
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1",
+                 "--port", str(port)],
+                env=env, stdout=stderr, stderr=stderr,
+            )  # fmt: skip
+        gateway = Gateway(process, f"http://127.0.0.1:{port}", log)
+        started.append(gateway)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{gateway.base}/readyz", timeout=1).status_code == 200:
+                    return gateway
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "gateway did not become ready"
+            time.sleep(0.1)
+
+    yield start
+    for gateway in started:
+        if gateway.process.poll() is None:
+            gateway.process.kill()
+            gateway.process.wait()

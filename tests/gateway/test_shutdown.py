@@ -5,76 +5,23 @@ after the client retries what was refused the row count and sum are exact."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import pytest
 
 from gateway.health import Lifecycle
 from gateway.serve import GatewayServer
-from tests.conftest import _free_port
 from tests.gateway.conftest import bearer, running_app, settings_for
 
 BATCHES, POINTS = 20, 5_000
 START = datetime(2023, 1, 1, tzinfo=UTC)
 INGEST = """mutation Shutdown($input: IngestInput!) {
   ingest(input: $input) { accepted userErrors { code } } }"""
-
-
-@dataclass
-class Gateway:
-    process: subprocess.Popen[bytes]
-    base: str
-    log: Path
-
-
-@pytest.fixture
-def start_gateway(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    started: list[Gateway] = []
-
-    def start(name: str) -> Gateway:
-        port = _free_port()
-        log = tmp_path / f"{name}.log"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "GATEWAY_ENV": "prod",
-            "GATEWAY_SHUTDOWN_TIMEOUT_S": "20",
-        }
-        with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1",
-                 "--port", str(port)],
-                env=env, stdout=stderr, stderr=stderr,
-            )  # fmt: skip
-        gateway = Gateway(process, f"http://127.0.0.1:{port}", log)
-        started.append(gateway)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{gateway.base}/readyz", timeout=1).status_code == 200:
-                    return gateway
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "gateway did not become ready"
-            time.sleep(0.1)
-
-    yield start
-    for gateway in started:
-        if gateway.process.poll() is None:
-            gateway.process.kill()
-            gateway.process.wait()
 
 
 def _batch(i: int) -> dict[str, Any]:
