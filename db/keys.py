@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Row, text
 
+from db import audit
 from db.engine import Database
 
 __all__ = [
@@ -96,7 +97,9 @@ async def create_key(
     scopes: Sequence[str],
     name: str = "",
     expires_at: datetime | None = None,
+    actor: str = "cli",
 ) -> ApiKey:
+    """Store a new key and its `key.create` audit record in one transaction."""
     stmt = text(
         "INSERT INTO api_keys (id, token_sha256, name, scopes, expires_at) "
         f"VALUES (:id, :digest, :name, CAST(:scopes AS text[]), :expires_at) RETURNING {_COLUMNS}"
@@ -109,8 +112,23 @@ async def create_key(
         "expires_at": expires_at,
     }
     async with database.begin() as conn:
-        row = (await conn.execute(stmt, params)).one()
-    return ApiKey.from_row(row)
+        key = ApiKey.from_row((await conn.execute(stmt, params)).one())
+        event = await audit.record(
+            conn,
+            audit.AuditEntry(
+                actor=actor,
+                action="key.create",
+                target=f"{key.id} {key.name!r}",
+                details={
+                    "key_id": key.id,
+                    "name": key.name,
+                    "scopes": list(key.scopes),
+                    "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+                },
+            ),
+        )
+    audit.log_event(event)
+    return key
 
 
 async def find_key(
@@ -135,18 +153,31 @@ async def list_keys(database: Database, *, include_revoked: bool = False) -> lis
     return [ApiKey.from_row(r) for r in rows]
 
 
-async def revoke_key(database: Database, key_id: str) -> bool:
-    """Revoke a key; False if there is no such key or it was already revoked. Gateways that
-    listen on channel `api_keys` hear the key id when the revocation commits."""
+async def revoke_key(database: Database, key_id: str, *, actor: str = "cli") -> bool:
+    """Revoke a key, with its `key.revoke` audit record in the same transaction; False if
+    there is no such key or it was already revoked. Gateways that listen on channel
+    `api_keys` hear the key id when the revocation commits."""
     stmt = text(
-        "UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL RETURNING id"
+        "UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL "
+        "RETURNING id, name"
     )
     async with database.begin() as conn:
         row = (await conn.execute(stmt, {"id": key_id})).first()
-        if row is not None:
-            await conn.execute(text("SELECT pg_notify(:channel, :id)"), {
-                "channel": REVOCATIONS_CHANNEL, "id": key_id})  # fmt: skip
-    return row is not None
+        if row is None:
+            return False
+        await conn.execute(text("SELECT pg_notify(:channel, :id)"), {
+            "channel": REVOCATIONS_CHANNEL, "id": key_id})  # fmt: skip
+        event = await audit.record(
+            conn,
+            audit.AuditEntry(
+                actor=actor,
+                action="key.revoke",
+                target=f"{key_id} {row.name!r}",
+                details={"key_id": key_id, "name": row.name},
+            ),
+        )
+    audit.log_event(event)
+    return True
 
 
 async def listen_for_revocations(
