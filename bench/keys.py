@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import tempfile
 import time
@@ -23,12 +22,11 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
+from bench.scratch import create_scratch_database, drop_database
 from bench.server import GatewayProcess, start_gateway
 from db import keys as db_keys
 from db.engine import Database
-from db.migrate import apply_migrations
 from gateway.keys import digest, issue_key
 from resolvers.auth import Scope
 
@@ -111,26 +109,6 @@ async def _measure(
     print(f"  bare SELECT via asyncpg      {_figures(times['asyncpg'])}")
 
 
-async def _scratch_database(server: str) -> str:
-    name = f"bench_keys_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    await apply_migrations(url)
-    return url
-
-
-async def _drop(server: str, name: str) -> None:
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.keys", description=__doc__)
     parser.add_argument(
@@ -142,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per side (default 2000)")
     args = parser.parse_args(argv)
 
-    url = asyncio.run(_scratch_database(args.database_url))
+    url = asyncio.run(create_scratch_database(args.database_url, "bench_keys"))
     started: list[GatewayProcess] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for gateway in started:
             gateway.stop()
-        asyncio.run(_drop(args.database_url, str(make_url(url).database)))
+        asyncio.run(drop_database(args.database_url, url))
 
 
 if __name__ == "__main__":
