@@ -14,20 +14,17 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
+from bench.scratch import create_scratch_database, drop_database
 from bench.server import start_gateway
 from db.engine import Database
-from db.migrate import apply_migrations
 from gateway.demo import load_demo
 from gateway.schema import served_schema
 from gateway.settings import Settings
@@ -59,14 +56,7 @@ def _api_baseline_ms(url: str, runs: int) -> list[float]:
 
 
 async def _scratch_database(server: str) -> str:
-    name = f"bench_frontend_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    await apply_migrations(url)
+    url = await create_scratch_database(server, "bench_frontend")
     settings = Settings(env="dev")
     database = Database(url)
     try:
@@ -75,15 +65,6 @@ async def _scratch_database(server: str) -> str:
     finally:
         await database.dispose()
     return url
-
-
-async def _drop(server: str, url: str) -> None:
-    admin = await asyncpg.connect(server)
-    try:
-        name = make_url(url).database
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         finally:
             gateway.stop()
-            asyncio.run(_drop(args.database_url, url))
+            asyncio.run(drop_database(args.database_url, url))
     if run.returncode != 0:
         raise SystemExit(f"browser run failed:\n{run.stdout}\n{run.stderr}")
     result = json.loads(run.stdout.strip().splitlines()[-1])

@@ -6,17 +6,34 @@ every read into a write.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Row, text
 
+from db import audit
 from db.engine import Database
 
-__all__ = ["ApiKey", "KeyMatch", "create_key", "find_key", "list_keys", "revoke_key"]
+__all__ = [
+    "REVOCATIONS_CHANNEL",
+    "ApiKey",
+    "KeyMatch",
+    "create_key",
+    "find_key",
+    "list_keys",
+    "listen_for_revocations",
+    "revoke_key",
+]
+
+REVOCATIONS_CHANNEL = "api_keys"  # NOTIFY payload: the revoked key's id
+
+log = logging.getLogger("db.keys")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +67,7 @@ class KeyMatch:
     id: str
     scopes: tuple[str, ...]
     usable: bool  # not revoked and not expired
+    expires_at: datetime | None
 
 
 _COLUMNS = "id, name, scopes, created_at, expires_at, last_used_at, revoked_at"
@@ -57,7 +75,7 @@ _COLUMNS = "id, name, scopes, created_at, expires_at, last_used_at, revoked_at"
 _FIND = text(
     """
     WITH k AS (
-        SELECT id, scopes,
+        SELECT id, scopes, expires_at,
                revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS usable
         FROM api_keys WHERE token_sha256 = :digest
     ), touched AS (
@@ -67,7 +85,7 @@ _FIND = text(
                OR last_used_at < now() - make_interval(secs => :touch_every_s))
         RETURNING id
     )
-    SELECT id, scopes, usable FROM k
+    SELECT id, scopes, usable, expires_at FROM k
     """
 )
 
@@ -79,7 +97,9 @@ async def create_key(
     scopes: Sequence[str],
     name: str = "",
     expires_at: datetime | None = None,
+    actor: str = "cli",
 ) -> ApiKey:
+    """Store a new key and its `key.create` audit record in one transaction."""
     stmt = text(
         "INSERT INTO api_keys (id, token_sha256, name, scopes, expires_at) "
         f"VALUES (:id, :digest, :name, CAST(:scopes AS text[]), :expires_at) RETURNING {_COLUMNS}"
@@ -92,8 +112,23 @@ async def create_key(
         "expires_at": expires_at,
     }
     async with database.begin() as conn:
-        row = (await conn.execute(stmt, params)).one()
-    return ApiKey.from_row(row)
+        key = ApiKey.from_row((await conn.execute(stmt, params)).one())
+        event = await audit.record(
+            conn,
+            audit.AuditEntry(
+                actor=actor,
+                action="key.create",
+                target=f"{key.id} {key.name!r}",
+                details={
+                    "key_id": key.id,
+                    "name": key.name,
+                    "scopes": list(key.scopes),
+                    "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+                },
+            ),
+        )
+    audit.log_event(event)
+    return key
 
 
 async def find_key(
@@ -105,7 +140,9 @@ async def find_key(
         ).first()
     if row is None:
         return None
-    return KeyMatch(id=row.id, scopes=tuple(row.scopes), usable=bool(row.usable))
+    return KeyMatch(
+        id=row.id, scopes=tuple(row.scopes), usable=bool(row.usable), expires_at=row.expires_at
+    )
 
 
 async def list_keys(database: Database, *, include_revoked: bool = False) -> list[ApiKey]:
@@ -116,11 +153,71 @@ async def list_keys(database: Database, *, include_revoked: bool = False) -> lis
     return [ApiKey.from_row(r) for r in rows]
 
 
-async def revoke_key(database: Database, key_id: str) -> bool:
-    """Revoke a key; False if there is no such key or it was already revoked."""
+async def revoke_key(database: Database, key_id: str, *, actor: str = "cli") -> bool:
+    """Revoke a key, with its `key.revoke` audit record in the same transaction; False if
+    there is no such key or it was already revoked. Gateways that listen on channel
+    `api_keys` hear the key id when the revocation commits."""
     stmt = text(
-        "UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL RETURNING id"
+        "UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL "
+        "RETURNING id, name"
     )
     async with database.begin() as conn:
         row = (await conn.execute(stmt, {"id": key_id})).first()
-    return row is not None
+        if row is None:
+            return False
+        await conn.execute(text("SELECT pg_notify(:channel, :id)"), {
+            "channel": REVOCATIONS_CHANNEL, "id": key_id})  # fmt: skip
+        event = await audit.record(
+            conn,
+            audit.AuditEntry(
+                actor=actor,
+                action="key.revoke",
+                target=f"{key_id} {row.name!r}",
+                details={"key_id": key_id, "name": row.name},
+            ),
+        )
+    audit.log_event(event)
+    return True
+
+
+async def listen_for_revocations(
+    url: str,
+    *,
+    on_revoked: Callable[[str], None],
+    on_gap: Callable[[], None],
+    retry_s: float = 5.0,
+) -> None:
+    """Call `on_revoked(key_id)` for each revocation any process commits, until cancelled.
+
+    Runs on a dedicated connection (a LISTEN holds its connection for good, so not one from
+    the pool). Notifications sent while it is down are lost, so `on_gap()` runs each time the
+    listener is (re)connected: callers forget what they cached.
+    """
+    while True:
+        try:
+            await _listen_once(url, on_revoked=on_revoked, on_gap=on_gap, timeout_s=retry_s)
+            log.warning("key revocation listener lost its connection; reconnecting")
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            log.warning("key revocation listener cannot listen: %s", type(exc).__name__)
+        await asyncio.sleep(retry_s)
+
+
+async def _listen_once(
+    url: str,
+    *,
+    on_revoked: Callable[[str], None],
+    on_gap: Callable[[], None],
+    timeout_s: float,
+) -> None:
+    """Listen until the connection closes."""
+    conn = await asyncpg.connect(url, timeout=timeout_s)
+    closed = asyncio.Event()
+    conn.add_termination_listener(lambda _conn: closed.set())
+    try:
+        await conn.add_listener(
+            REVOCATIONS_CHANNEL, lambda _conn, _pid, _channel, key_id: on_revoked(key_id)
+        )
+        on_gap()
+        await closed.wait()
+    finally:
+        await conn.close(timeout=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import text
 
-from db import rollups
+from db import audit, rollups
 from db.engine import Database, driver_connection
 
 __all__ = [
@@ -211,12 +211,22 @@ async def read_samples(
 
 
 async def delete_samples(
-    database: Database, *, series_id: int, start: datetime, end: datetime
+    database: Database,
+    *,
+    series_id: int,
+    start: datetime,
+    end: datetime,
+    audit_entry: audit.AuditEntry,
 ) -> int:
+    """Delete [start, end) of a series. `audit_entry` is recorded, with the number of rows
+    deleted, in the same transaction: nothing is deleted without its audit record."""
     stmt = text("DELETE FROM samples WHERE series_id = :sid AND ts >= :from AND ts < :to")
     async with database.begin() as conn:
         result = await conn.execute(stmt, {"sid": series_id, "from": start, "to": end})
-    deleted = int(result.rowcount)
+        deleted = int(result.rowcount)
+        details = {**audit_entry.details, "deleted": deleted}
+        event = await audit.record(conn, replace(audit_entry, details=details))
+    audit.log_event(event)
     if database.capabilities.rollups and deleted:
         async with database.connect() as conn:
             raw = await driver_connection(conn)

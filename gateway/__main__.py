@@ -1,4 +1,4 @@
-"""Command line: `python -m gateway {serve,dev,migrate,keys,export-schema}`."""
+"""Command line: `python -m gateway {serve,dev,migrate,keys,audit,export-schema}`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from db.engine import Database
 from db.migrate import apply_migrations
 from gateway.app import pool_from
+from gateway.audit_cli import add_audit_parser, run_audit
 from gateway.demo import EXAMPLE_QUERY, load_demo
 from gateway.embedded import start_embedded_postgres
 from gateway.keys_cli import add_keys_parser, run_keys
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument("--port", type=int, default=None)
     commands.add_parser("migrate", help="apply pending database migrations")
     add_keys_parser(commands)
+    add_audit_parser(commands)
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -109,6 +111,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         return
     if args.command == "keys":
         raise SystemExit(run_keys(args, settings.require_database_url()))
+    if args.command == "audit":
+        raise SystemExit(run_audit(args, settings.require_database_url()))
     host = args.host or settings.host
     port = args.port or settings.port
     if args.command == "dev":

@@ -65,7 +65,11 @@ def create_app(settings: Settings) -> Starlette:
         retry_after_s=settings.retry_after_s,
     )
     authenticator = Authenticator(
-        database, allow_anonymous=settings.dev, touch_every_s=settings.key_touch_every_s
+        database,
+        allow_anonymous=settings.dev,
+        touch_every_s=settings.key_touch_every_s,
+        cache_ttl_s=settings.key_cache_ttl_s,
+        cache_size=settings.key_cache_size,
     )
     rate_limits = RateLimits(
         {
@@ -101,10 +105,12 @@ def create_app(settings: Settings) -> Starlette:
         except Exception as exc:
             # Start anyway: /readyz stays 503 and retries, requests get 503 until it is back.
             log.warning("database unreachable at startup: %s", type(exc).__name__)
+        authenticator.start()
         try:
             yield
         finally:
             lifecycle.draining = True
+            await authenticator.stop()
             await database.dispose()
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -150,4 +156,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.lifecycle = lifecycle
+    app.state.authenticator = authenticator
     return app

@@ -10,12 +10,15 @@ an HTTP status they must not retry. The field permissions stay in place as a sec
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable
 
 import strawberry
 
 from db import keys as db_keys
 from db.engine import Database
+from gateway.key_cache import CachedKey, KeyCache
 from gateway.keys import digest, well_formed
 from resolvers.auth import Principal, Scope, required_scope
 
@@ -35,10 +38,47 @@ class AuthError(Exception):
 
 
 class Authenticator:
-    def __init__(self, database: Database, *, allow_anonymous: bool, touch_every_s: float) -> None:
+    """Verifies keys against the database through an in-process cache (gateway.key_cache).
+
+    `last_used_at` is written by the lookups that fill the cache, so with the cache on it is
+    accurate to within max(cache lifetime, `touch_every_s`)."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        allow_anonymous: bool,
+        touch_every_s: float,
+        cache_ttl_s: float = 0.0,
+        cache_size: int = 10_000,
+    ) -> None:
         self.database = database
         self.allow_anonymous = allow_anonymous
         self.touch_every_s = touch_every_s
+        self.cache = KeyCache(ttl_s=cache_ttl_s, size=cache_size)
+        self._listener: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()  # set once the revocation listener is connected
+
+    def start(self) -> None:
+        """Evict revoked keys as soon as any process revokes them (PostgreSQL NOTIFY)."""
+        if self.cache.enabled and self._listener is None:
+            self._listener = asyncio.create_task(
+                db_keys.listen_for_revocations(
+                    self.database.url, on_revoked=self.cache.evict, on_gap=self._listening
+                ),
+                name="key-revocations",
+            )
+
+    def _listening(self) -> None:
+        self.cache.clear()  # what was revoked while nobody listened
+        self.listening.set()
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The caller's principal; raises AuthError. A presented key is always verified, also
@@ -53,12 +93,22 @@ class Authenticator:
             raise AuthError("use Authorization: Bearer <key>", presented=True)
         if not well_formed(token):
             raise AuthError("malformed API key", presented=True)  # no database lookup
-        match = await db_keys.find_key(
-            self.database, digest(token), touch_every_s=self.touch_every_s
-        )
-        if match is None or not match.usable:
-            raise AuthError("unknown, revoked or expired API key", presented=True)
-        return Principal(key_id=match.id, scopes=frozenset(Scope(s) for s in match.scopes))
+        token_digest = digest(token)
+        cached = self.cache.known(token_digest)
+        if cached is not None and not cached.expired():
+            return cached.principal
+        if cached is None and not self.cache.refused(token_digest):
+            match = await db_keys.find_key(
+                self.database, token_digest, touch_every_s=self.touch_every_s
+            )
+            if match is not None and match.usable:
+                principal = Principal(
+                    key_id=match.id, scopes=frozenset(Scope(s) for s in match.scopes)
+                )
+                self.cache.remember(token_digest, CachedKey(principal, match.expires_at))
+                return principal
+        self.cache.refuse(token_digest)
+        raise AuthError("unknown, revoked or expired API key", presented=True)
 
 
 class ScopeMap:

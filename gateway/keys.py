@@ -18,9 +18,10 @@ from datetime import datetime
 
 from db import keys as db_keys
 from db.engine import Database
+from gateway.key_cache import evict_everywhere
 from resolvers.auth import Scope
 
-__all__ = ["IssuedKey", "digest", "issue_key", "mint_token", "well_formed"]
+__all__ = ["IssuedKey", "digest", "issue_key", "mint_token", "revoke_key", "well_formed"]
 
 _CODES = {Scope.READ: "ro", Scope.INGEST: "in", Scope.ADMIN: "ad"}
 _ORDER = (Scope.READ, Scope.INGEST, Scope.ADMIN)
@@ -65,7 +66,9 @@ async def issue_key(
     *,
     name: str = "",
     expires_at: datetime | None = None,
+    actor: str = "cli",
 ) -> IssuedKey:
+    """Mint and store a key; `actor` is who the audit trail names (only the CLI issues keys)."""
     wanted = [s for s in _ORDER if s in set(scopes)]
     token = mint_token(wanted)
     key = await db_keys.create_key(
@@ -74,5 +77,14 @@ async def issue_key(
         scopes=[s.value for s in wanted],
         name=name,
         expires_at=expires_at,
+        actor=actor,
     )
     return IssuedKey(token=token, key=key)
+
+
+async def revoke_key(database: Database, key_id: str, *, actor: str = "cli") -> bool:
+    """Revoke a key; this process refuses it at once, others when they hear the NOTIFY or
+    their cache entry expires. False if there is no such active key."""
+    revoked = await db_keys.revoke_key(database, key_id, actor=actor)
+    evict_everywhere(key_id)
+    return revoked

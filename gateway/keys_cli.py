@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from db import keys as db_keys
 from db.engine import Database
-from gateway.keys import issue_key
+from gateway.keys import issue_key, revoke_key
 from resolvers.auth import Scope
 
 __all__ = ["add_keys_parser", "run_keys"]
@@ -63,7 +63,7 @@ async def _keys(args: argparse.Namespace, database: Database) -> int:
                 f"{_when(k.revoked_at):<21} {k.name}"
             )
         return 0
-    if await db_keys.revoke_key(database, args.key_id):
+    if await revoke_key(database, args.key_id):
         print(f"revoked {args.key_id}")
         return 0
     print(f"no active key {args.key_id}")

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         default=False, description="Serve /metrics without a key (only on a private network)."
     )
     key_touch_every_s: float = Field(default=60.0, ge=0, description="last_used_at granularity.")
+    # Verified keys are cached this long (0 = off): the longest a revocation made by another
+    # process can take to reach this one when the NOTIFY listener is down (docs/security.md).
+    key_cache_ttl_s: float = Field(default=30.0, ge=0, le=3600)
+    key_cache_size: int = Field(default=10_000, ge=1)
     # Rate limits ("20/second;1000/minute", `limits` syntax); unset = off. Per key: every
     # operation except ingest calls, and ingest calls; per client IP: requests without a key.
     rate_limit_requests: str | None = None

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from strawberry.types import Info
 
 from db import samples as db_samples
+from db.audit import AuditEntry
 from db.series import SeriesRecord
 from resolvers.arguments import check_read_range, ingest_window
 from resolvers.codes import UserErrorCode
@@ -236,6 +237,24 @@ async def delete_samples(
             ],
         )
     deleted = await db_samples.delete_samples(
-        info.context.database, series_id=record.id, start=from_, end=to
+        info.context.database,
+        series_id=record.id,
+        start=from_,
+        end=to,
+        audit_entry=_deletion_record(info.context, key, from_, to),
     )
     return DeleteResult(deleted=deleted)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _deletion_record(context: Context, key: str, start: datetime, end: datetime) -> AuditEntry:
+    return AuditEntry(
+        actor=context.principal.key_id or "anonymous",  # anonymous: development mode only
+        action="samples.delete",
+        target=f"{key} [{_utc(start)}, {_utc(end)})",
+        request_id=context.request_id,
+        details={"series_key": key, "from": _utc(start), "to": _utc(end)},
+    )
