@@ -11,7 +11,6 @@ import asyncio
 import functools
 import math
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from bench.data import STEP_MS, Columns, make_columns, ms
 from bench.report import Measure, Row
 from bench.server import GatewayProcess
 from db import aggregate as db_aggregate, rollups as db_rollups, samples as db_samples
+from db.binds import positional
 from db.intervals import parse_every
 
 __all__ = ["Config", "Harness", "run_all"]
@@ -241,18 +241,6 @@ async def ingest_scenario(
 # ---------------------------------------------------------------- reads
 
 
-def _asyncpg_sql(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
-    """SQLAlchemy `:name` parameters -> asyncpg `$n` and the arguments in that order."""
-    used: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match[1] not in used:
-            used.append(match[1])
-        return f"${used.index(match[1]) + 1}"
-
-    return re.sub(r"(?<!:):([a-z_]\w*)\b", number, sql), [params[n] for n in used]
-
-
 _AGG_ORDER = ("avg", "min", "max", "count")  # AGGREGATES order
 _P1D = (
     "query($prefix: String!, $from: DateTime!, $to: DateTime!) {"
@@ -296,7 +284,7 @@ async def _baseline_buckets(
             width, list(_AGG_ORDER), timescaledb=h.timescaledb, rollup=rollup
         )
         params["sids"] = [h.ids[k] for k in keys]
-        statement, args = _asyncpg_sql(sql, params)
+        statement, args = positional(sql, params)
         async with h.pool.acquire() as conn:
             rows = await conn.fetch(statement, *args)
         by_id: dict[int, list[asyncpg.Record]] = {h.ids[k]: [] for k in keys}
@@ -308,7 +296,7 @@ async def _baseline_buckets(
     )
 
     async def one(key: str) -> tuple[str, list[asyncpg.Record]]:
-        statement, args = _asyncpg_sql(sql, {**params, "sid": h.ids[key]})
+        statement, args = positional(sql, {**params, "sid": h.ids[key]})
         async with h.pool.acquire() as conn:
             return key, await conn.fetch(statement, *args)
 

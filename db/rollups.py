@@ -5,13 +5,13 @@ buckets in UTC and in Europe/Berlin (the zone of the German market data). Each k
 series and bucket `sum, count, min, max, first, last`, from which every aggregate of a
 coarser bucket follows exactly (avg = sum / count; first/last by bucket order).
 
-Completeness: the views are real-time (`materialized_only = false`), so TimescaleDB unions
-the raw rows above the materialisation watermark itself. Below the watermark a write only
-marks the range invalid; `refresh_window` (called after every ingest/delete that changed
-rows) re-materialises the written range at once, so reads do not see stale buckets. The one
-exception: if that refresh fails in PostgreSQL (a bucket whose float8 sum overflows, values
-near 1e308), the committed write is still reported as written, the failure is logged, and
-the window's rollup rows stay stale until the background policy refreshes it.
+A rollup is a cache and never answers stale (docs/timescaledb.md, migration 0040): every
+write that changes rows records its (series, window) in `rollup_pending` in the same
+transaction, and a read whose series and window overlap a pending row runs on the raw rows
+instead, decided inside the read statement itself (one snapshot). After its commit the
+writer re-materialises the pending windows (forced refresh, serialised by an advisory lock)
+and only then are they deleted; a refresh that fails, or waits too long for the lock, leaves
+them for the scheduled maintenance job, and reads stay raw until then.
 Routing is exact or nothing: a rollup is used only when every rollup bucket it reads lies
 wholly inside `[from, to)` and inside one requested bucket; otherwise the raw path runs.
 """
@@ -29,7 +29,17 @@ import asyncpg
 
 from db.intervals import BucketWidth
 
-__all__ = ["ROLLUPS", "Rollup", "agg_sql", "choose_rollup", "refresh_window", "same_grain"]
+__all__ = [
+    "ROLLUPS",
+    "Rollup",
+    "Written",
+    "agg_sql",
+    "choose_rollup",
+    "pending_guard",
+    "record_pending",
+    "refresh_pending",
+    "same_grain",
+]
 
 _HOUR = timedelta(hours=1)
 log = logging.getLogger(__name__)
@@ -112,10 +122,17 @@ def same_grain(rollup: Rollup, width: BucketWidth) -> bool:
     return width.fixed == _HOUR
 
 
-def agg_sql(rollup: Rollup, bucket: str | None, names: Iterable[str], *, many: bool = False) -> str:
+def agg_sql(
+    rollup: Rollup,
+    bucket: str | None,
+    names: Iterable[str],
+    *,
+    many: bool = False,
+    where: str | None = None,
+) -> str:
     """The per-bucket aggregate over a rollup; `bucket` groups the rollup's `bucket` column
     into the requested buckets, None reads the rollup's own buckets as they are. Same
-    columns, in the same order, as the raw statement."""
+    columns, in the same order, as the raw statement; `where` is ANDed to its filter."""
     if bucket is None:  # no regrouping: skips a time-zone conversion and a hash per row
         exprs = {
             "avg": "r.sum / r.count",
@@ -135,6 +152,7 @@ def agg_sql(rollup: Rollup, bucket: str | None, names: Iterable[str], *, many: b
         }
         start, group = bucket, " GROUP BY 1, 2" if many else " GROUP BY 1"
     cols = "".join(f", {exprs[n]} AS {n}" for n in names)
+    group = f" AND {where}{group}" if where else group
     if many:  # several series at once, as `series_id, start, ...`
         return (
             f"SELECT r.series_id, {start} AS start{cols} FROM {rollup.view} r "
@@ -147,42 +165,48 @@ def agg_sql(rollup: Rollup, bucket: str | None, names: Iterable[str], *, many: b
     )
 
 
-# The watermark is -infinity-like (4714 BC) before the first refresh; compare in SQL.
-_REFRESH_END = """
-SELECT least($3::timestamptz, w.mark)
-FROM _timescaledb_catalog.continuous_agg c,
-     LATERAL _timescaledb_functions.to_timestamp(
-         _timescaledb_functions.cagg_watermark(c.mat_hypertable_id)) AS w(mark)
-WHERE c.user_view_schema = current_schema() AND c.user_view_name = $1 AND w.mark > $2
-"""
+def pending_guard(*, many: bool) -> str:
+    """True while a write to the read's series in `[:from, :to)` awaits its refresh."""
+    sids = "CAST(:sids AS integer[])" if many else "ARRAY[CAST(:sid AS integer)]"
+    return f"rollup_pending_overlaps({sids}, :from, :to)"
 
 
-async def refresh_window(
-    conn: asyncpg.Connection, available: Collection[str], start: datetime, end: datetime
-) -> None:
-    """Re-materialise the buckets of [start, end) that lie below each rollup's watermark.
-    Must run outside a transaction block (a TimescaleDB rule), i.e. after the write commits.
-    Above the watermark nothing is needed: the real-time view reads those raw rows."""
-    # One day of margin on both sides covers the day buckets of any zone around the window.
-    lo = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    lo -= timedelta(days=1)
-    hi = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    hi += timedelta(days=2)
-    for rollup in ROLLUPS:
-        if rollup.view not in available:
-            continue
-        until = await conn.fetchval(_REFRESH_END, rollup.view, lo, hi)
-        if until is None:
-            continue
-        try:
-            await conn.execute(
-                "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)",
-                rollup.view,
-                lo,
-                until,
-            )
-        except asyncpg.PostgresError as exc:
-            # The write has committed and must be reported as such. A refresh fails e.g. when
-            # a bucket's float8 sum overflows (values near 1e308); the window stays
-            # invalidated and the background policy retries it.
-            log.warning("rollup refresh of %s failed for [%s, %s): %s", rollup.view, lo, until, exc)
+_RECORD = (
+    "INSERT INTO rollup_pending (series_id, lo, hi) "
+    "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[])"
+)
+# Waits this long for a refresh running elsewhere (the maintenance job) before leaving the
+# windows to that job: reads stay correct meanwhile (raw), the write returns.
+_REFRESH = "CALL rollup_refresh_pending(interval '2 seconds')"
+
+
+@dataclass(frozen=True)
+class Written:
+    """A committed change to one series' rows within [start, end)."""
+
+    series_id: int
+    start: datetime
+    end: datetime
+
+
+async def record_pending(conn: asyncpg.Connection, written: Iterable[Written]) -> None:
+    """Mark the windows pending; must run in the transaction that writes the rows."""
+    rows = list(written)
+    await conn.execute(
+        _RECORD, [w.series_id for w in rows], [w.start for w in rows], [w.end for w in rows]
+    )
+
+
+async def refresh_pending(conn: asyncpg.Connection) -> None:
+    """Re-materialise every pending window and forget it. Must run outside a transaction
+    block (a TimescaleDB rule), i.e. after the write commits. Never raises for a failed
+    refresh: the write has committed and is reported as such; its window stays pending
+    (read raw) until the maintenance job's retry succeeds."""
+    try:
+        await conn.execute(_REFRESH)
+    except asyncpg.PostgresError as exc:
+        # A bucket whose float8 sum overflows (values near 1e308) fails for good; a lock
+        # wait that timed out is retried by the job within a minute.
+        log.warning("rollup refresh left to the maintenance job: %s", exc)
+        # The procedure holds a session-level lock that its error did not release.
+        await conn.execute("SELECT pg_advisory_unlock_all()")

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import text
 
 from db import rollups
 from db.engine import Database, driver_connection
@@ -138,10 +137,17 @@ ON CONFLICT (series_id, ts) DO NOTHING
 _KEY_DETAIL = re.compile(r"\(series_id, ts\)=\((\d+),")
 
 
-def _window(batches: Sequence[SampleBatch]) -> tuple[datetime, datetime]:
-    lo = min(int(b.micros.min()) for b in batches if len(b.micros))
-    hi = max(int(b.micros.max()) for b in batches if len(b.micros))
-    return _UNIX_EPOCH + lo * _ONE_US, _UNIX_EPOCH + (hi + 1) * _ONE_US
+def _written(batches: Sequence[SampleBatch]) -> list[rollups.Written]:
+    """Each batch's series and the window its points span."""
+    return [
+        rollups.Written(
+            b.series_id,
+            _UNIX_EPOCH + int(b.micros.min()) * _ONE_US,
+            _UNIX_EPOCH + (int(b.micros.max()) + 1) * _ONE_US,
+        )
+        for b in batches
+        if len(b.micros)
+    ]
 
 
 async def write_samples(
@@ -179,8 +185,10 @@ async def write_samples(
                 else:
                     status = await raw.execute(_INSERT_IGNORE)
                     inserted, updated = int(status.rsplit(" ", 1)[1]), 0
+            if database.capabilities.rollups and inserted + updated:
+                await rollups.record_pending(raw, _written(batches))
         if database.capabilities.rollups and inserted + updated:
-            await rollups.refresh_window(raw, database.capabilities.rollups, *_window(batches))
+            await rollups.refresh_pending(raw)
     return WriteCounts(inserted, updated, total - inserted - updated)
 
 
@@ -203,12 +211,18 @@ async def read_samples(
 async def delete_samples(
     database: Database, *, series_id: int, start: datetime, end: datetime
 ) -> int:
-    stmt = text("DELETE FROM samples WHERE series_id = :sid AND ts >= :from AND ts < :to")
-    async with database.begin() as conn:
-        result = await conn.execute(stmt, {"sid": series_id, "from": start, "to": end})
-    deleted = int(result.rowcount)
-    if database.capabilities.rollups and deleted:
-        async with database.connect() as conn:
-            raw = await driver_connection(conn)
-            await rollups.refresh_window(raw, database.capabilities.rollups, start, end)
+    async with database.connect() as conn:
+        raw = await driver_connection(conn)
+        async with raw.transaction():
+            status = await raw.execute(
+                "DELETE FROM samples WHERE series_id = $1 AND ts >= $2 AND ts < $3",
+                series_id,
+                start,
+                end,
+            )
+            deleted = int(status.rsplit(" ", 1)[1])
+            if database.capabilities.rollups and deleted:
+                await rollups.record_pending(raw, [rollups.Written(series_id, start, end)])
+        if database.capabilities.rollups and deleted:
+            await rollups.refresh_pending(raw)
     return deleted

@@ -121,7 +121,7 @@ async def admin_sql(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(autouse=True)
 async def clean_db(admin_sql: asyncpg.Pool) -> None:
-    await admin_sql.execute("TRUNCATE samples, series RESTART IDENTITY")
+    await admin_sql.execute("TRUNCATE samples, series, rollup_pending RESTART IDENTITY")
 
 
 @pytest.fixture(scope="session")
@@ -138,9 +138,20 @@ async def rollup_views(admin_sql: asyncpg.Pool) -> list[str]:
 @pytest.fixture(autouse=True)
 async def clean_rollups(clean_db: None, admin_sql: asyncpg.Pool, rollup_views: list[str]) -> None:
     """TRUNCATE does not reach continuous aggregates: re-materialise them from the now empty
-    table, so no test reads another test's buckets (series ids restart at 1)."""
-    for view in rollup_views:
-        await admin_sql.execute("CALL refresh_continuous_aggregate($1::regclass, NULL, NULL)", view)
+    table, so no test reads another test's buckets (series ids restart at 1). Forced, and
+    under the rollups' refresh lock, so it never collides with the maintenance job."""
+    if not rollup_views:
+        return
+    async with admin_sql.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock(rollup_lock_key())")
+        try:
+            for view in rollup_views:
+                await conn.execute(
+                    "CALL refresh_continuous_aggregate($1::regclass, NULL, NULL, force => true)",
+                    view,
+                )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(rollup_lock_key())")
 
 
 @pytest.fixture
