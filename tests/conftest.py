@@ -139,19 +139,10 @@ async def rollup_views(admin_sql: asyncpg.Pool) -> list[str]:
 async def clean_rollups(clean_db: None, admin_sql: asyncpg.Pool, rollup_views: list[str]) -> None:
     """TRUNCATE does not reach continuous aggregates: re-materialise them from the now empty
     table, so no test reads another test's buckets (series ids restart at 1). Forced, and
-    under the rollups' refresh lock, so it never collides with the maintenance job."""
-    if not rollup_views:
-        return
-    async with admin_sql.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock(rollup_lock_key())")
-        try:
-            for view in rollup_views:
-                await conn.execute(
-                    "CALL refresh_continuous_aggregate($1::regclass, NULL, NULL, force => true)",
-                    view,
-                )
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(rollup_lock_key())")
+    under the rollups' refresh lock, so it never collides with the maintenance job
+    (migration 0040)."""
+    if rollup_views:
+        await admin_sql.execute("CALL rollup_rebuild()")
 
 
 @pytest.fixture

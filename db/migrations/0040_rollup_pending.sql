@@ -125,6 +125,24 @@ BEGIN
 END
 $$;
 
+-- Re-materialise every rollup over [lo, hi) (NULL: unbounded), forced and under the lock:
+-- the repair after rows were written around the gateway (bulk COPY, manual SQL), which
+-- records no pending window.
+CREATE OR REPLACE PROCEDURE rollup_rebuild(lo timestamptz DEFAULT NULL,
+                                           hi timestamptz DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+DECLARE
+    rollup record;
+BEGIN
+    PERFORM pg_advisory_lock(rollup_lock_key());
+    FOR rollup IN SELECT * FROM rollup_watermarks() LOOP
+        CALL refresh_continuous_aggregate(rollup.view_name, lo, hi, force => true);
+        COMMIT;
+    END LOOP;
+    PERFORM pg_advisory_unlock(rollup_lock_key());
+END
+$$;
+
 -- The scheduled job (TimescaleDB's job signature): pending windows, advance, and pending
 -- windows again (writes that gave up waiting for the lock while the advance ran).
 CREATE OR REPLACE PROCEDURE rollup_maintain(job_id integer, config jsonb)
