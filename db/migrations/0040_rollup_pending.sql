@@ -21,8 +21,9 @@ CREATE INDEX IF NOT EXISTS rollup_pending_series ON rollup_pending (series_id, l
 CREATE OR REPLACE FUNCTION rollup_pending_overlaps(sids integer[], lo timestamptz,
                                                    hi timestamptz)
 RETURNS boolean LANGUAGE sql STABLE AS $$
+    -- Positional: in SQL functions a column name wins over a parameter of the same name.
     SELECT EXISTS (SELECT 1 FROM rollup_pending p
-                   WHERE p.series_id = ANY (sids) AND p.lo < hi AND p.hi > lo)
+                   WHERE p.series_id = ANY ($1) AND p.lo < $3 AND p.hi > $2)
 $$;
 
 -- The rollups' refresh lock (session level: it is held across the COMMITs of a refresh).
