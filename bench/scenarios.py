@@ -284,9 +284,14 @@ async def _baseline_buckets(
             width, list(_AGG_ORDER), timescaledb=h.timescaledb, rollup=rollup
         )
         params["sids"] = [h.ids[k] for k in keys]
-        statement, args = positional(sql, params)
+        # As the gateway sends it: the rollup answers only while no write awaits its refresh.
+        statement, args = positional(
+            db_rollups.guarded(sql, 3 + len(_AGG_ORDER), many=True), params
+        )
         async with h.pool.acquire() as conn:
             rows = await conn.fetch(statement, *args)
+        if rows and rows[0][0] is None:
+            raise BenchError("a pending rollup refresh in the benchmark's read range")
         by_id: dict[int, list[asyncpg.Record]] = {h.ids[k]: [] for k in keys}
         for row in rows:
             by_id[row["series_id"]].append(row)

@@ -28,7 +28,7 @@ from db.rollups import (
     Rollup,
     agg_sql as rollup_agg_sql,
     choose_rollup,
-    pending_guard,
+    guarded,
     same_grain,
 )
 
@@ -178,31 +178,21 @@ def _agg_sql(
     rollup: Rollup | None,
     many: bool,
 ) -> str:
-    """Per-bucket aggregates as `[series_id,] start, <names>` for `:sid` (or `:sids`).
-
-    With a rollup, both the rollup and the raw statement are planned; exactly one runs,
-    chosen by whether a write to these series in [from, to) awaits its refresh. The check
-    is a constant filter evaluated once, in the statement's own snapshot, so the answer is
-    never a mix of before and after a write."""
+    """Per-bucket aggregates as `[series_id,] start, <names>` for `:sid` (or `:sids`), from
+    the raw rows or from a rollup's buckets."""
+    if rollup is not None:
+        regroup = None
+        if not same_grain(rollup, width):
+            regroup = bucket_expr("r.bucket", width, timescaledb, utc=utc)
+        return rollup_agg_sql(rollup, regroup, names, many=many)
     key = "series_id, " if many else ""
     series = "series_id = ANY(CAST(:sids AS integer[]))" if many else "series_id = :sid"
     agg_cols = "".join(f", {_aggregate_expr(n, timescaledb)} AS {n}" for n in names)
-    group = "1, 2" if many else "1"
-
-    def raw(where: str) -> str:
-        return (
-            f"SELECT {key}{bucket_expr('ts', width, timescaledb, utc=utc)} AS start{agg_cols} "
-            f"FROM samples WHERE {series} AND ts >= :from AND ts < :to{where} GROUP BY {group}"
-        )
-
-    if rollup is None:
-        return raw("")
-    regroup = None
-    if not same_grain(rollup, width):
-        regroup = bucket_expr("r.bucket", width, timescaledb, utc=utc)
-    guard = pending_guard(many=many)
-    cached = rollup_agg_sql(rollup, regroup, names, many=many, where=f"NOT {guard}")
-    return f"{cached} UNION ALL {raw(f' AND {guard}')}"
+    return (
+        f"SELECT {key}{bucket_expr('ts', width, timescaledb, utc=utc)} AS start{agg_cols} "
+        f"FROM samples WHERE {series} AND ts >= :from AND ts < :to "
+        f"GROUP BY {'1, 2' if many else '1'}"
+    )
 
 
 def aggregate_sql(
@@ -215,8 +205,8 @@ def aggregate_sql(
     utc: bool = False,
 ) -> str:
     """The statement for one series. Only the requested aggregates are computed; with a
-    `rollup` they are regrouped from its pre-aggregated buckets instead of raw samples
-    (while no write in the range awaits its refresh). `utc`: the zone is UTC."""
+    `rollup` they are regrouped from its pre-aggregated buckets instead of raw samples.
+    `utc`: the zone is UTC."""
     names = [a for a in AGGREGATES if a in aggregates]
     unknown = set(aggregates) - set(AGGREGATES)
     if unknown:
@@ -282,13 +272,25 @@ def split_total(
     return buckets, total
 
 
-async def fetch_records(database: Database, sql: str, params: dict[str, Any]) -> list[Any]:
-    """Run one read statement (`:name` parameters) on asyncpg itself, outside any
-    transaction block; rows come back as asyncpg records, with no per-row conversion."""
-    statement, args = positional(sql, params)
+async def fetch_records(
+    database: Database,
+    sql: str,
+    params: dict[str, Any],
+    *,
+    raw_sql: str | None = None,
+) -> list[Any]:
+    """Run one read statement (`:name` parameters) on asyncpg itself; rows come back as
+    asyncpg records, with no per-row conversion. With `raw_sql`, `sql` is a `guarded` read
+    of a rollup, and `raw_sql` answers instead when it declines (a write awaits its
+    refresh)."""
     async with database.connect() as conn:
         raw = await driver_connection(conn)
-        return list(await raw.fetch(statement, *args))
+        statement, args = positional(sql, params)
+        rows = list(await raw.fetch(statement, *args))
+        if raw_sql is not None and rows and rows[0][0] is None:
+            statement, args = positional(raw_sql, params)
+            rows = list(await raw.fetch(statement, *args))
+        return rows
 
 
 def _plan(database: Database, r: BucketRequest) -> tuple[Rollup | None, bool]:
@@ -323,18 +325,18 @@ async def fetch_buckets(
 ) -> BucketRows:
     request = BucketRequest(series_id, start, end, width, timezone, frozenset(aggregates), fill)
     rollup, utc = _plan(database, request)
-    sql = aggregate_sql(
-        width,
-        aggregates,
-        fill,
-        timescaledb=database.capabilities.timescaledb,
-        rollup=rollup,
-        utc=utc,
-    )
+    tsdb = database.capabilities.timescaledb
+    sql = aggregate_sql(width, aggregates, fill, timescaledb=tsdb, utc=utc)
     params = bucket_params(width, start=start, end=end, timezone=timezone)
     params["sid"] = series_id
     names = [a for a in AGGREGATES if a in aggregates]
-    return _columns(await fetch_records(database, sql, params), names)
+    if rollup is None:
+        rows = await fetch_records(database, sql, params)
+    else:
+        cached = aggregate_sql(width, aggregates, fill, timescaledb=tsdb, rollup=rollup, utc=utc)
+        cached = guarded(cached, len(names) + 2, many=False)
+        rows = await fetch_records(database, cached, params, raw_sql=sql)
+    return _columns(rows, names)
 
 
 @dataclass(frozen=True)
@@ -386,12 +388,16 @@ async def _fetch_many(database: Database, requests: Sequence[BucketRequest]) -> 
     first = requests[0]
     rollup, utc = _plan(database, first)
     names = [a for a in AGGREGATES if a in first.aggregates]
-    sql = aggregate_many_sql(
-        first.width, names, timescaledb=database.capabilities.timescaledb, rollup=rollup, utc=utc
-    )
+    tsdb = database.capabilities.timescaledb
+    sql = aggregate_many_sql(first.width, names, timescaledb=tsdb, rollup=None, utc=utc)
     params = bucket_params(first.width, start=first.start, end=first.end, timezone=first.timezone)
     params["sids"] = sorted({r.series_id for r in requests})
-    rows = await fetch_records(database, sql, params)
+    if rollup is None:
+        rows = await fetch_records(database, sql, params)
+    else:
+        cached = aggregate_many_sql(first.width, names, timescaledb=tsdb, rollup=rollup, utc=utc)
+        cached = guarded(cached, len(names) + 3, many=True)
+        rows = await fetch_records(database, cached, params, raw_sql=sql)
     by_series = {
         sid: _columns(list(group), names, skip=1)
         for sid, group in itertools.groupby(rows, key=operator.itemgetter(0))

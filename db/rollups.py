@@ -8,7 +8,7 @@ coarser bucket follows exactly (avg = sum / count; first/last by bucket order).
 A rollup is a cache and never answers stale (docs/timescaledb.md, migration 0040): every
 write that changes rows records its (series, window) in `rollup_pending` in the same
 transaction, and a read whose series and window overlap a pending row runs on the raw rows
-instead, decided inside the read statement itself (one snapshot). After its commit the
+instead, decided in the read's own statement (`guarded`). After its commit the
 writer re-materialises the pending windows (forced refresh, serialised by an advisory lock)
 and only then are they deleted; a refresh that fails, or waits too long for the lock, leaves
 them for the scheduled maintenance job, and reads stay raw until then.
@@ -35,7 +35,7 @@ __all__ = [
     "Written",
     "agg_sql",
     "choose_rollup",
-    "pending_guard",
+    "guarded",
     "record_pending",
     "refresh_pending",
     "same_grain",
@@ -128,11 +128,10 @@ def agg_sql(
     names: Iterable[str],
     *,
     many: bool = False,
-    where: str | None = None,
 ) -> str:
     """The per-bucket aggregate over a rollup; `bucket` groups the rollup's `bucket` column
     into the requested buckets, None reads the rollup's own buckets as they are. Same
-    columns, in the same order, as the raw statement; `where` is ANDed to its filter."""
+    columns, in the same order, as the raw statement."""
     if bucket is None:  # no regrouping: skips a time-zone conversion and a hash per row
         exprs = {
             "avg": "r.sum / r.count",
@@ -152,7 +151,6 @@ def agg_sql(
         }
         start, group = bucket, " GROUP BY 1, 2" if many else " GROUP BY 1"
     cols = "".join(f", {exprs[n]} AS {n}" for n in names)
-    group = f" AND {where}{group}" if where else group
     if many:  # several series at once, as `series_id, start, ...`
         return (
             f"SELECT r.series_id, {start} AS start{cols} FROM {rollup.view} r "
@@ -165,10 +163,20 @@ def agg_sql(
     )
 
 
-def pending_guard(*, many: bool) -> str:
-    """True while a write to the read's series in `[:from, :to)` awaits its refresh."""
+def guarded(sql: str, columns: int, *, many: bool) -> str:
+    """`sql` (a read of a rollup) that answers only while no write to its series (`:sid` or
+    `:sids`) in [`:from`, `:to`) awaits its refresh; otherwise it returns one row of NULLs
+    instead, and the caller runs the raw statement. One statement, so the check and the
+    read share one snapshot: the answer is never a mix of before and after a write. The
+    check is a constant filter, evaluated once; a false one skips the read."""
     sids = "CAST(:sids AS integer[])" if many else "ARRAY[CAST(:sid AS integer)]"
-    return f"rollup_pending_overlaps({sids}, :from, :to)"
+    nulls = ", ".join(["NULL"] * columns)
+    return (
+        "WITH pending AS MATERIALIZED "
+        f"(SELECT rollup_pending_overlaps({sids}, :from, :to) AS yes) "
+        f"SELECT * FROM ({sql}) cached WHERE NOT (SELECT yes FROM pending) "
+        f"UNION ALL SELECT {nulls} FROM pending WHERE yes"
+    )
 
 
 _RECORD = (
