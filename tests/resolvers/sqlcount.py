@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-
 _PLUMBING = {"", "BEGIN", "COMMIT", "ROLLBACK", "SELECT 1"}
 
 
