@@ -218,3 +218,8 @@ async def refresh_pending(conn: asyncpg.Connection) -> None:
         log.warning("rollup refresh left to the maintenance job: %s", exc)
         # The procedure holds a session-level lock that its error did not release.
         await conn.execute("SELECT pg_advisory_unlock_all()")
+    except BaseException:
+        # Cancelled or the connection failed mid-call: the lock may still be held by this
+        # session, which would stall every later refresh; closing the session releases it.
+        conn.terminate()
+        raise
