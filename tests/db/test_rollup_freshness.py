@@ -22,12 +22,9 @@ import asyncpg
 import pytest
 from starlette.applications import Starlette
 
-from db import aggregate as db_aggregate
 from db.engine import Database
-from db.intervals import parse_every
-from db.rollups import choose_rollup
 from tests.conftest import Gql
-from tests.db.test_timescaledb import QUERY, _same, _series_id, raw_database, tsdb
+from tests.db.test_timescaledb import check_reads, raw_database, tsdb
 from tests.resolvers.helpers import INGEST, UPSERT, series_input
 
 __all__ = ["raw_database", "tsdb"]  # fixtures shared with test_timescaledb
@@ -75,26 +72,7 @@ async def _load_and_materialise(gql: Gql, sql: asyncpg.Connection) -> None:
 
 
 async def _check_reads(gql: Gql, app: Starlette, raw: Database) -> None:
-    """Every read is routed to a rollup and equals the raw path."""
-    series_id = await _series_id(raw)
-    for every, tz, start, end in READS:
-        lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
-        rollups = app.state.database.capabilities.rollups
-        assert choose_rollup(rollups, parse_every(every), tz, lo, hi) is not None, every
-        variables = {"from": start, "to": end, "every": every, "tz": tz, "fill": "NONE"}
-        body = await gql(QUERY, variables)
-        assert "errors" not in body, body
-        want = await db_aggregate.fetch_buckets(
-            raw,
-            series_id=series_id,
-            start=lo,
-            end=hi,
-            width=parse_every(every),
-            timezone=tz,
-            aggregates=set(db_aggregate.AGGREGATES),
-            fill=db_aggregate.Fill.NONE,
-        )
-        _same(body["data"]["series"]["aggregate"], want)
+    await check_reads(gql, app, raw, [(*read, "NONE") for read in READS])
 
 
 async def _stale_rollup_rows(sql: asyncpg.Connection) -> int:

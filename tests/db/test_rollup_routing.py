@@ -80,9 +80,16 @@ async def _sums(database: Database, ids: list[int]) -> list[list[float]]:
         for sid in ids
     ]  # fmt: skip
     many = await db_aggregate.fetch_buckets_many(database, requests)
-    one = await db_aggregate.fetch_buckets(
+    one = await _alone(database, ids[0])
+    assert one.columns == many[0].columns  # one statement per series or one for all: same
+    return [rows.columns["sum"] for rows in many]
+
+
+async def _alone(database: Database, series_id: int) -> db_aggregate.BucketRows:
+    """The same read for one series on its own statement."""
+    return await db_aggregate.fetch_buckets(
         database,
-        series_id=ids[0],
+        series_id=series_id,
         start=DAY1,
         end=DAY3,
         width=parse_every("P1D"),
@@ -90,8 +97,6 @@ async def _sums(database: Database, ids: list[int]) -> list[list[float]]:
         aggregates={"sum", "count"},
         fill=db_aggregate.Fill.NONE,
     )
-    assert one.columns == many[0].columns  # one statement per series or one for all: same
-    return [rows.columns["sum"] for rows in many]
 
 
 async def _pending(sql: asyncpg.Connection, series_id: int, lo: datetime, hi: datetime) -> None:
@@ -121,16 +126,7 @@ async def test_a_pending_write_in_the_window_routes_the_read_to_the_raw_rows(
     # Sibling series read in the same statement share its decision (one snapshot, one
     # answer); read alone, the other series is not affected.
     assert sums[1] == RAW
-    alone = await db_aggregate.fetch_buckets(
-        database,
-        series_id=ids[1],
-        start=DAY1,
-        end=DAY3,
-        width=parse_every("P1D"),
-        timezone="Europe/Berlin",
-        aggregates={"sum"},
-        fill=db_aggregate.Fill.NONE,
-    )
+    alone = await _alone(database, ids[1])
     assert alone.columns["sum"] == [CACHED, CACHED]
 
 
