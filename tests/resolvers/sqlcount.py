@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-_PLUMBING = {"", "BEGIN", "COMMIT", "ROLLBACK", "SELECT 1"}
+_PLUMBING = {"", "COMMIT", "ROLLBACK", "SELECT 1"}
 
 
 @contextmanager
@@ -25,7 +25,8 @@ def captured_sql(app: Starlette) -> Iterator[list[str]]:
 
     def direct(query: Any) -> None:
         # SQLAlchemy's own transaction control and pool pings also pass the driver.
-        if query.query.rstrip(";").strip().upper() not in _PLUMBING:
+        text = query.query.rstrip(";").strip().upper()
+        if text not in _PLUMBING and not text.startswith("BEGIN"):
             statements.append(query.query)
 
     def checkout(dbapi_conn: Any, record_: Any, proxy: Any) -> None:
