@@ -4,7 +4,7 @@ The same SQL shape runs on plain PostgreSQL (`date_bin`, 3-argument `date_trunc`
 TimescaleDB (`time_bucket`); bucket grids for gap filling and the fill itself are the same
 SQL on both, so results are identical. Calendar buckets in UTC use the zone-less forms
 (2-argument `date_trunc`, `time_bucket` without a zone), which are correct because every
-session runs in UTC (db/engine.py) and cost about half as much per row.
+session runs in UTC (db/engine.py) and cheaper per row (docs/timescaledb.md).
 """
 
 from __future__ import annotations
