@@ -9,9 +9,10 @@ A rollup is a cache and never answers stale (docs/timescaledb.md, migration 0040
 write that changes rows records its (series, window) in `rollup_pending` in the same
 transaction, and a read whose series and window overlap a pending row runs on the raw rows
 instead, decided in the read's own statement (`guarded`). After its commit the
-writer re-materialises the pending windows (forced refresh, serialised by an advisory lock)
-and only then are they deleted; a refresh that fails, or waits too long for the lock, leaves
-them for the scheduled maintenance job, and reads stay raw until then.
+writer re-materialises the pending windows (forced refresh, serialised by an advisory lock;
+if another session holds it, that one takes them on) and only then are they deleted; a
+refresh that fails leaves them for the scheduled maintenance job, and reads stay raw until
+then.
 Routing is exact or nothing: a rollup is used only when every rollup bucket it reads lies
 wholly inside `[from, to)` and inside one requested bucket; otherwise the raw path runs.
 """
@@ -183,9 +184,9 @@ _RECORD = (
     "INSERT INTO rollup_pending (series_id, lo, hi) "
     "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[])"
 )
-# Waits this long for a refresh running elsewhere (the maintenance job) before leaving the
-# windows to that job: reads stay correct meanwhile (raw), the write returns.
-_REFRESH = "CALL rollup_refresh_pending(interval '2 seconds')"
+# Never waits: if another refresh holds the lock, that holder picks these windows up when it
+# looks again after unlocking (migration 0040).
+_REFRESH = "CALL rollup_refresh_pending(false)"
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,8 @@ async def refresh_pending(conn: asyncpg.Connection) -> None:
     try:
         await conn.execute(_REFRESH)
     except asyncpg.PostgresError as exc:
-        # A bucket whose float8 sum overflows (values near 1e308) fails for good; a lock
-        # wait that timed out is retried by the job within a minute.
+        # A bucket whose float8 sum overflows (values near 1e308) fails for good; the job
+        # retries every minute, and reads of the window stay raw meanwhile.
         log.warning("rollup refresh left to the maintenance job: %s", exc)
         # The procedure holds a session-level lock that its error did not release.
         await conn.execute("SELECT pg_advisory_unlock_all()")

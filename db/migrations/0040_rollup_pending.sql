@@ -53,53 +53,62 @@ $$;
 -- recomputed, whatever TimescaleDB's own invalidation log says), then forget them. Pending
 -- windows are padded to whole UTC days (a Berlin day lies within its UTC day +- 1) and
 -- merged; a window is refreshed only up to the watermark, above it the rollups read raw rows
--- anyway and the next advance (rollup_advance) starts after this commit. Waits at most
--- `wait` for the lock; must be called outside a transaction block.
-CREATE OR REPLACE PROCEDURE rollup_refresh_pending(wait interval DEFAULT NULL)
+-- anyway and the next advance (rollup_advance) starts after this commit.
+-- With `wait` false it returns at once if another session holds the lock: every holder
+-- looks for pending rows again after it unlocks (and carries on if it gets the lock back),
+-- so a window committed before a failed try is still picked up by the holder it met.
+-- Must be called outside a transaction block.
+CREATE OR REPLACE PROCEDURE rollup_refresh_pending(wait boolean DEFAULT true)
 LANGUAGE plpgsql AS $$
 DECLARE
     run record;
     rollup record;
     upto timestamptz;
 BEGIN
-    IF wait IS NOT NULL THEN
-        PERFORM set_config('lock_timeout', (extract(epoch FROM wait) * 1000)::bigint::text, true);
+    IF wait THEN
+        PERFORM pg_advisory_lock(rollup_lock_key());
+    ELSIF NOT pg_try_advisory_lock(rollup_lock_key()) THEN
+        RETURN;
     END IF;
-    PERFORM pg_advisory_lock(rollup_lock_key());
-    FOR run IN
-        WITH padded AS (
-            SELECT id, attempts,
-                   date_trunc('day', lo AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                       - interval '1 day' AS lo,
-                   date_trunc('day', hi AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                       + interval '2 days' AS hi
-            FROM rollup_pending
-        ), ordered AS (
-            SELECT *, max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING
-                                    AND 1 PRECEDING) AS reach
-            FROM padded
-        ), grouped AS (
-            SELECT *, count(*) FILTER (WHERE reach IS NULL OR lo > reach)
-                          OVER (ORDER BY lo, hi) AS part
-            FROM ordered
-        )
-        SELECT min(lo) AS lo, max(hi) AS hi, array_agg(id) AS ids
-        FROM grouped GROUP BY part ORDER BY max(attempts), min(lo)
     LOOP
-        -- Counted before trying: a window whose refresh keeps failing (a float8 sum that
-        -- overflows) is retried after the others, and its reads stay on the raw path.
-        UPDATE rollup_pending SET attempts = attempts + 1 WHERE id = ANY (run.ids);
-        COMMIT;
-        FOR rollup IN SELECT * FROM rollup_watermarks() WHERE started LOOP
-            upto := least(run.hi, rollup.mark);
-            IF upto > run.lo THEN
-                CALL refresh_continuous_aggregate(rollup.view_name, run.lo, upto, force => true);
-            END IF;
+        FOR run IN
+            WITH padded AS (
+                SELECT id, attempts,
+                       date_trunc('day', lo AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                           - interval '1 day' AS lo,
+                       date_trunc('day', hi AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                           + interval '2 days' AS hi
+                FROM rollup_pending
+            ), ordered AS (
+                SELECT *, max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING
+                                        AND 1 PRECEDING) AS reach
+                FROM padded
+            ), grouped AS (
+                SELECT *, count(*) FILTER (WHERE reach IS NULL OR lo > reach)
+                              OVER (ORDER BY lo, hi) AS part
+                FROM ordered
+            )
+            SELECT min(lo) AS lo, max(hi) AS hi, array_agg(id) AS ids
+            FROM grouped GROUP BY part ORDER BY max(attempts), min(lo)
+        LOOP
+            -- Counted before trying: a window whose refresh keeps failing (a float8 sum
+            -- that overflows) is retried after the others, and its reads stay raw.
+            UPDATE rollup_pending SET attempts = attempts + 1 WHERE id = ANY (run.ids);
+            COMMIT;
+            FOR rollup IN SELECT * FROM rollup_watermarks() WHERE started LOOP
+                upto := least(run.hi, rollup.mark);
+                IF upto > run.lo THEN
+                    CALL refresh_continuous_aggregate(rollup.view_name, run.lo, upto,
+                                                      force => true);
+                END IF;
+            END LOOP;
+            DELETE FROM rollup_pending WHERE id = ANY (run.ids);
+            COMMIT;
         END LOOP;
-        DELETE FROM rollup_pending WHERE id = ANY (run.ids);
-        COMMIT;
+        PERFORM pg_advisory_unlock(rollup_lock_key());
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM rollup_pending);
+        EXIT WHEN NOT pg_try_advisory_lock(rollup_lock_key());
     END LOOP;
-    PERFORM pg_advisory_unlock(rollup_lock_key());
 END
 $$;
 
