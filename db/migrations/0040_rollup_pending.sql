@@ -171,6 +171,14 @@ BEGIN
         PERFORM remove_continuous_aggregate_policy(view_name::regclass, if_exists => true)
         FROM timescaledb_information.continuous_aggregates
         WHERE view_schema = current_schema() AND hypertable_name = 'samples';
+        -- Rows materialised before this migration may already be stale (the upstream bug
+        -- consumed their invalidations): everything is pending, so reads stay raw until the
+        -- job's first run has rebuilt the rollups (forced).
+        INSERT INTO rollup_pending (series_id, lo, hi)
+        SELECT s.id, b.lo, b.hi
+        FROM series s,
+             (SELECT min(ts) AS lo, max(ts) + interval '1 microsecond' AS hi FROM samples) b
+        WHERE b.lo IS NOT NULL;
         IF NOT EXISTS (SELECT 1 FROM timescaledb_information.jobs
                        WHERE proc_name = 'rollup_maintain' AND proc_schema = current_schema()) THEN
             PERFORM add_job('rollup_maintain', interval '1 minute',
