@@ -24,9 +24,11 @@ def captured_sql(app: Starlette) -> Iterator[list[str]]:
         statements.append(statement)
 
     def direct(query: Any) -> None:
-        # SQLAlchemy's own transaction control and pool pings also pass the driver.
+        # SQLAlchemy's own transaction control and pool pings also pass the driver, and so
+        # does asyncpg's type introspection the first time a connection meets a type.
         text = query.query.rstrip(";").strip().upper()
-        if text not in _PLUMBING and not text.startswith("BEGIN"):
+        internal = text.startswith("BEGIN") or "TYPEINFO_TREE" in text or "'JIT'" in text
+        if text not in _PLUMBING and not internal:
             statements.append(query.query)
 
     def checkout(dbapi_conn: Any, record_: Any, proxy: Any) -> None:
