@@ -2,13 +2,17 @@
 
 The same SQL shape runs on plain PostgreSQL (`date_bin`, 3-argument `date_trunc`) and on
 TimescaleDB (`time_bucket`); bucket grids for gap filling and the fill itself are the same
-SQL on both, so results are identical.
+SQL on both, so results are identical. Calendar buckets in UTC use the zone-less forms
+(2-argument `date_trunc`, `time_bucket` without a zone), which are correct because every
+session runs in UTC (db/engine.py) and cheaper per row (docs/timescaledb.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
+import operator
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,9 +21,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.engine import Database
+from db.binds import positional
+from db.engine import Database, driver_connection
 from db.intervals import BucketWidth
-from db.rollups import Rollup, agg_sql as rollup_agg_sql, choose_rollup, same_grain
+from db.rollups import (
+    Rollup,
+    agg_sql as rollup_agg_sql,
+    choose_rollup,
+    guarded,
+    same_grain,
+)
 
 __all__ = [
     "AGGREGATES",
@@ -33,6 +44,7 @@ __all__ = [
     "bucket_params",
     "fetch_buckets",
     "fetch_buckets_many",
+    "fetch_records",
     "grid_sql",
     "read_rows",
     "split_total",
@@ -60,9 +72,19 @@ class BucketRows:
 _ORIGIN = "(TIMESTAMP '2000-01-03 00:00' AT TIME ZONE CAST(:tz AS text))"
 
 
-def bucket_expr(expr: str, width: BucketWidth, timescaledb: bool, param: str = "width") -> str:
-    """The start of the bucket holding `expr`; a fixed width is read from `:{param}`."""
+UTC_ZONES = frozenset({"UTC", "Etc/UTC"})
+
+
+def bucket_expr(
+    expr: str, width: BucketWidth, timescaledb: bool, param: str = "width", *, utc: bool = False
+) -> str:
+    """The start of the bucket holding `expr`; a fixed width is read from `:{param}`. With
+    `utc` the zone is known to be UTC, the session's zone."""
     if width.is_calendar:
+        if utc:
+            if timescaledb:
+                return f"time_bucket(interval '{width.calendar_interval}', {expr})"
+            return f"date_trunc('{width.calendar_field}', {expr})"
         if timescaledb:
             return f"time_bucket(interval '{width.calendar_interval}', {expr}, CAST(:tz AS text))"
         return f"date_trunc('{width.calendar_field}', {expr}, CAST(:tz AS text))"
@@ -71,8 +93,12 @@ def bucket_expr(expr: str, width: BucketWidth, timescaledb: bool, param: str = "
     return f"date_bin(CAST(:{param} AS interval), {expr}, {_ORIGIN})"
 
 
-def bucket_end_expr(width: BucketWidth, start: str = "start", param: str = "width") -> str:
+def bucket_end_expr(
+    width: BucketWidth, start: str = "start", param: str = "width", *, utc: bool = False
+) -> str:
     """The end of the bucket starting at `start`: the next bucket's start."""
+    if width.is_calendar and utc:  # the session's zone: calendar arithmetic as it is
+        return f"{start} + interval '{width.calendar_interval}'"
     if width.is_calendar:
         # The next bucket's start on the wall clock, so DST days are 23 h or 25 h long.
         return (
@@ -99,11 +125,17 @@ def grid_sql(
     lo: str = "CAST(:from AS timestamptz)",
     hi: str = "CAST(:to AS timestamptz)",
     param: str = "width",
+    utc: bool = False,
 ) -> str:
     """`SELECT start` of every bucket intersecting [lo, hi), in time order."""
     last = f"{hi} - interval '1 microsecond'"
-    first_bucket = bucket_expr(lo, width, timescaledb, param)
-    last_bucket = bucket_expr(last, width, timescaledb, param)
+    first_bucket = bucket_expr(lo, width, timescaledb, param, utc=utc)
+    last_bucket = bucket_expr(last, width, timescaledb, param, utc=utc)
+    if width.is_calendar and utc:
+        return (
+            f"SELECT g AS start FROM generate_series({first_bucket}, {last_bucket}, "
+            f"interval '{width.calendar_interval}') AS g"
+        )
     if width.is_calendar:
         # Step on the local wall clock, then map each local start back to an instant.
         return (
@@ -137,8 +169,30 @@ def _filled(name: str, fill: Fill) -> str:
     return name
 
 
-def _regroup(rollup: Rollup, width: BucketWidth, timescaledb: bool) -> str | None:
-    return None if same_grain(rollup, width) else bucket_expr("r.bucket", width, timescaledb)
+def _agg_sql(
+    width: BucketWidth,
+    names: list[str],
+    *,
+    timescaledb: bool,
+    utc: bool,
+    rollup: Rollup | None,
+    many: bool,
+) -> str:
+    """Per-bucket aggregates as `[series_id,] start, <names>` for `:sid` (or `:sids`), from
+    the raw rows or from a rollup's buckets."""
+    if rollup is not None:
+        regroup = None
+        if not same_grain(rollup, width):
+            regroup = bucket_expr("r.bucket", width, timescaledb, utc=utc)
+        return rollup_agg_sql(rollup, regroup, names, many=many)
+    key = "series_id, " if many else ""
+    series = "series_id = ANY(CAST(:sids AS integer[]))" if many else "series_id = :sid"
+    agg_cols = "".join(f", {_aggregate_expr(n, timescaledb)} AS {n}" for n in names)
+    return (
+        f"SELECT {key}{bucket_expr('ts', width, timescaledb, utc=utc)} AS start{agg_cols} "
+        f"FROM samples WHERE {series} AND ts >= :from AND ts < :to "
+        f"GROUP BY {'1, 2' if many else '1'}"
+    )
 
 
 def aggregate_sql(
@@ -148,22 +202,17 @@ def aggregate_sql(
     *,
     timescaledb: bool,
     rollup: Rollup | None = None,
+    utc: bool = False,
 ) -> str:
     """The statement for one series. Only the requested aggregates are computed; with a
-    `rollup` they are regrouped from its pre-aggregated buckets instead of raw samples."""
+    `rollup` they are regrouped from its pre-aggregated buckets instead of raw samples.
+    `utc`: the zone is UTC."""
     names = [a for a in AGGREGATES if a in aggregates]
     unknown = set(aggregates) - set(AGGREGATES)
     if unknown:
         raise ValueError(f"unknown aggregates {sorted(unknown)}")
-    bucket = bucket_expr("ts", width, timescaledb)
-    agg_cols = "".join(f", {_aggregate_expr(n, timescaledb)} AS {n}" for n in names)
-    agg = (
-        f"SELECT {bucket} AS start{agg_cols} FROM samples "
-        "WHERE series_id = :sid AND ts >= :from AND ts < :to GROUP BY 1"
-    )
-    if rollup is not None:
-        agg = rollup_agg_sql(rollup, _regroup(rollup, width, timescaledb), names)
-    end = bucket_end_expr(width)
+    agg = _agg_sql(width, names, timescaledb=timescaledb, utc=utc, rollup=rollup, many=False)
+    end = bucket_end_expr(width, utc=utc)
     if fill is Fill.NONE:
         cols = "".join(f", {n}" for n in names)
         return f"WITH agg AS ({agg}) SELECT start, {end} AS end_{cols} FROM agg ORDER BY start"
@@ -182,7 +231,7 @@ def aggregate_sql(
     # Same column order as `names`: fetch_buckets maps columns by position.
     out_cols = "".join(", count" if n == "count" else f", {_filled(n, fill)} AS {n}" for n in names)
     return (
-        f"WITH agg AS ({agg}), grid AS ({grid_sql(width, timescaledb)}), "
+        f"WITH agg AS ({agg}), grid AS ({grid_sql(width, timescaledb, utc=utc)}), "
         f"joined AS (SELECT g.start{joined_cols} FROM grid g LEFT JOIN agg a USING (start)), "
         f"grouped AS (SELECT *{groups} FROM joined) "
         f"SELECT start, {end} AS end_{out_cols} FROM grouped ORDER BY start"
@@ -223,6 +272,46 @@ def split_total(
     return buckets, total
 
 
+async def fetch_records(
+    database: Database,
+    sql: str,
+    params: dict[str, Any],
+    *,
+    raw_sql: str | None = None,
+) -> list[Any]:
+    """Run one read statement (`:name` parameters) on asyncpg itself; rows come back as
+    asyncpg records, with no per-row conversion. With `raw_sql`, `sql` is a `guarded` read
+    of a rollup, and `raw_sql` answers instead when it declines (a write awaits its
+    refresh)."""
+    async with database.connect() as conn:
+        raw = await driver_connection(conn)
+        statement, args = positional(sql, params)
+        rows = list(await raw.fetch(statement, *args))
+        if raw_sql is not None and rows and rows[0][0] is None:
+            statement, args = positional(raw_sql, params)
+            rows = list(await raw.fetch(statement, *args))
+        return rows
+
+
+def _plan(database: Database, r: BucketRequest) -> tuple[Rollup | None, bool]:
+    """The rollup that may answer (None: raw), and whether the zone is UTC."""
+    caps = database.capabilities
+    rollup = (
+        choose_rollup(caps.rollups, r.width, r.timezone, r.start, r.end) if caps.rollups else None
+    )
+    return rollup, r.timezone in UTC_ZONES
+
+
+def _columns(rows: Sequence[Any], names: list[str], skip: int = 0) -> BucketRows:
+    """Rows of `[skip columns,] start, end_, <names>` as columns."""
+    if not rows:
+        return BucketRows(columns={n: [] for n in names})
+    columns = [list(c) for c in zip(*rows, strict=True)][skip:]
+    return BucketRows(
+        starts=columns[0], ends=columns[1], columns=dict(zip(names, columns[2:], strict=True))
+    )
+
+
 async def fetch_buckets(
     database: Database,
     *,
@@ -234,19 +323,20 @@ async def fetch_buckets(
     aggregates: Collection[str],
     fill: Fill,
 ) -> BucketRows:
-    caps = database.capabilities
-    rollup = choose_rollup(caps.rollups, width, timezone, start, end) if caps.rollups else None
-    sql = aggregate_sql(width, aggregates, fill, timescaledb=caps.timescaledb, rollup=rollup)
+    request = BucketRequest(series_id, start, end, width, timezone, frozenset(aggregates), fill)
+    rollup, utc = _plan(database, request)
+    tsdb = database.capabilities.timescaledb
+    sql = aggregate_sql(width, aggregates, fill, timescaledb=tsdb, utc=utc)
     params = bucket_params(width, start=start, end=end, timezone=timezone)
     params["sid"] = series_id
     names = [a for a in AGGREGATES if a in aggregates]
-    rows = await read_rows(database, sql, params)
-    result = BucketRows(
-        starts=[r[0] for r in rows],
-        ends=[r[1] for r in rows],
-        columns={n: [r[i + 2] for r in rows] for i, n in enumerate(names)},
-    )
-    return result
+    if rollup is None:
+        rows = await fetch_records(database, sql, params)
+    else:
+        cached = aggregate_sql(width, aggregates, fill, timescaledb=tsdb, rollup=rollup, utc=utc)
+        cached = guarded(cached, len(names) + 2, many=False)
+        rows = await fetch_records(database, cached, params, raw_sql=sql)
+    return _columns(rows, names)
 
 
 @dataclass(frozen=True)
@@ -278,50 +368,40 @@ PARALLEL_STATEMENTS = 4
 
 
 def aggregate_many_sql(
-    width: BucketWidth, names: list[str], *, timescaledb: bool, rollup: Rollup | None
+    width: BucketWidth,
+    names: list[str],
+    *,
+    timescaledb: bool,
+    rollup: Rollup | None,
+    utc: bool = False,
 ) -> str:
     """Unfilled buckets of several series (`:sids`) as `series_id, start, end_, ...`."""
-    if rollup is not None:
-        agg = rollup_agg_sql(rollup, _regroup(rollup, width, timescaledb), names, many=True)
-    else:
-        agg_cols = "".join(f", {_aggregate_expr(n, timescaledb)} AS {n}" for n in names)
-        agg = (
-            f"SELECT series_id, {bucket_expr('ts', width, timescaledb)} AS start{agg_cols} "
-            "FROM samples WHERE series_id = ANY(CAST(:sids AS integer[])) "
-            "AND ts >= :from AND ts < :to GROUP BY 1, 2"
-        )
+    agg = _agg_sql(width, names, timescaledb=timescaledb, utc=utc, rollup=rollup, many=True)
     cols = "".join(f", {n}" for n in names)
     return (
-        f"WITH agg AS ({agg}) SELECT series_id, start, {bucket_end_expr(width)} AS end_{cols} "
-        "FROM agg ORDER BY series_id, start"
-    )
-
-
-def _rollup_for(database: Database, r: BucketRequest) -> Rollup | None:
-    caps = database.capabilities
-    return (
-        choose_rollup(caps.rollups, r.width, r.timezone, r.start, r.end) if caps.rollups else None
+        f"WITH agg AS ({agg}) SELECT series_id, start, {bucket_end_expr(width, utc=utc)} "
+        f"AS end_{cols} FROM agg ORDER BY series_id, start"
     )
 
 
 async def _fetch_many(database: Database, requests: Sequence[BucketRequest]) -> list[BucketRows]:
     first = requests[0]
-    caps = database.capabilities
-    rollup = _rollup_for(database, first)
+    rollup, utc = _plan(database, first)
     names = [a for a in AGGREGATES if a in first.aggregates]
-    sql = aggregate_many_sql(first.width, names, timescaledb=caps.timescaledb, rollup=rollup)
+    tsdb = database.capabilities.timescaledb
+    sql = aggregate_many_sql(first.width, names, timescaledb=tsdb, rollup=None, utc=utc)
     params = bucket_params(first.width, start=first.start, end=first.end, timezone=first.timezone)
     params["sids"] = sorted({r.series_id for r in requests})
-    rows = await read_rows(database, sql, params)
-    by_series: dict[int, BucketRows] = {}
-    for row in rows:
-        out = by_series.get(row[0])
-        if out is None:
-            out = by_series[row[0]] = BucketRows(columns={n: [] for n in names})
-        out.starts.append(row[1])
-        out.ends.append(row[2])
-        for i, name in enumerate(names):
-            out.columns[name].append(row[i + 3])
+    if rollup is None:
+        rows = await fetch_records(database, sql, params)
+    else:
+        cached = aggregate_many_sql(first.width, names, timescaledb=tsdb, rollup=rollup, utc=utc)
+        cached = guarded(cached, len(names) + 3, many=True)
+        rows = await fetch_records(database, cached, params, raw_sql=sql)
+    by_series = {
+        sid: _columns(list(group), names, skip=1)
+        for sid, group in itertools.groupby(rows, key=operator.itemgetter(0))
+    }
     empty = BucketRows(columns={n: [] for n in names})
     return [by_series.get(r.series_id, empty) for r in requests]
 
@@ -334,7 +414,7 @@ async def fetch_buckets_many(
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, request in enumerate(requests):
         batchable = request.fill is Fill.NONE and (
-            request.end - request.start <= BATCH_SPAN or _rollup_for(database, request)
+            request.end - request.start <= BATCH_SPAN or _plan(database, request)[0]
         )
         groups.setdefault(request.shape if batchable else (i,), []).append(i)
 

@@ -7,7 +7,20 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["Capabilities", "detect_capabilities"]
+__all__ = ["ROLLUPS_SINCE", "Capabilities", "detect_capabilities", "rollups_supported"]
+
+# Rollups need forced refreshes (`refresh_continuous_aggregate(..., force => true)`, added in
+# TimescaleDB 2.18); on older versions every read takes the raw path (docs/timescaledb.md).
+ROLLUPS_SINCE = (2, 18)
+
+
+def rollups_supported(version: str) -> bool:
+    """True for a TimescaleDB version (e.g. `2.28.3`) whose rollups this code may read."""
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= ROLLUPS_SINCE
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,7 @@ async def detect_capabilities(conn: AsyncConnection) -> Capabilities:
         )
     ).scalar_one_or_none()
     rollups: frozenset[str] = frozenset()
-    if tsdb is not None:
+    if tsdb is not None and rollups_supported(tsdb):
         names = await conn.execute(
             text(
                 "SELECT view_name FROM timescaledb_information.continuous_aggregates "

@@ -5,13 +5,14 @@ buckets in UTC and in Europe/Berlin (the zone of the German market data). Each k
 series and bucket `sum, count, min, max, first, last`, from which every aggregate of a
 coarser bucket follows exactly (avg = sum / count; first/last by bucket order).
 
-Completeness: the views are real-time (`materialized_only = false`), so TimescaleDB unions
-the raw rows above the materialisation watermark itself. Below the watermark a write only
-marks the range invalid; `refresh_window` (called after every ingest/delete that changed
-rows) re-materialises the written range at once, so reads do not see stale buckets. The one
-exception: if that refresh fails in PostgreSQL (a bucket whose float8 sum overflows, values
-near 1e308), the committed write is still reported as written, the failure is logged, and
-the window's rollup rows stay stale until the background policy refreshes it.
+A rollup is a cache and never answers stale (docs/timescaledb.md, migration 0040): every
+write that changes rows records its (series, window) in `rollup_pending` in the same
+transaction, and a read whose series and window overlap a pending row runs on the raw rows
+instead, decided in the read's own statement (`guarded`). After its commit the
+writer re-materialises the pending windows (forced refresh, serialised by an advisory lock;
+if another session holds it, that one takes them on) and only then are they deleted; a
+refresh that fails leaves them for the scheduled maintenance job, and reads stay raw until
+then.
 Routing is exact or nothing: a rollup is used only when every rollup bucket it reads lies
 wholly inside `[from, to)` and inside one requested bucket; otherwise the raw path runs.
 """
@@ -29,7 +30,17 @@ import asyncpg
 
 from db.intervals import BucketWidth
 
-__all__ = ["ROLLUPS", "Rollup", "agg_sql", "choose_rollup", "refresh_window", "same_grain"]
+__all__ = [
+    "ROLLUPS",
+    "Rollup",
+    "Written",
+    "agg_sql",
+    "choose_rollup",
+    "guarded",
+    "record_pending",
+    "refresh_pending",
+    "same_grain",
+]
 
 _HOUR = timedelta(hours=1)
 log = logging.getLogger(__name__)
@@ -112,7 +123,13 @@ def same_grain(rollup: Rollup, width: BucketWidth) -> bool:
     return width.fixed == _HOUR
 
 
-def agg_sql(rollup: Rollup, bucket: str | None, names: Iterable[str], *, many: bool = False) -> str:
+def agg_sql(
+    rollup: Rollup,
+    bucket: str | None,
+    names: Iterable[str],
+    *,
+    many: bool = False,
+) -> str:
     """The per-bucket aggregate over a rollup; `bucket` groups the rollup's `bucket` column
     into the requested buckets, None reads the rollup's own buckets as they are. Same
     columns, in the same order, as the raw statement."""
@@ -147,42 +164,63 @@ def agg_sql(rollup: Rollup, bucket: str | None, names: Iterable[str], *, many: b
     )
 
 
-# The watermark is -infinity-like (4714 BC) before the first refresh; compare in SQL.
-_REFRESH_END = """
-SELECT least($3::timestamptz, w.mark)
-FROM _timescaledb_catalog.continuous_agg c,
-     LATERAL _timescaledb_functions.to_timestamp(
-         _timescaledb_functions.cagg_watermark(c.mat_hypertable_id)) AS w(mark)
-WHERE c.user_view_schema = current_schema() AND c.user_view_name = $1 AND w.mark > $2
-"""
+def guarded(sql: str, columns: int, *, many: bool) -> str:
+    """`sql` (a read of a rollup) that answers only while no write to its series (`:sid` or
+    `:sids`) in [`:from`, `:to`) awaits its refresh; otherwise it returns one row of NULLs
+    instead, and the caller runs the raw statement. One statement, so the check and the
+    read share one snapshot: the answer is never a mix of before and after a write. The
+    check is a constant filter, evaluated once; a false one skips the read."""
+    sids = "CAST(:sids AS integer[])" if many else "ARRAY[CAST(:sid AS integer)]"
+    nulls = ", ".join(["NULL"] * columns)
+    return (
+        "WITH pending AS MATERIALIZED "
+        f"(SELECT rollup_pending_overlaps({sids}, :from, :to) AS yes) "
+        f"SELECT * FROM ({sql}) cached WHERE NOT (SELECT yes FROM pending) "
+        f"UNION ALL SELECT {nulls} FROM pending WHERE yes"
+    )
 
 
-async def refresh_window(
-    conn: asyncpg.Connection, available: Collection[str], start: datetime, end: datetime
-) -> None:
-    """Re-materialise the buckets of [start, end) that lie below each rollup's watermark.
-    Must run outside a transaction block (a TimescaleDB rule), i.e. after the write commits.
-    Above the watermark nothing is needed: the real-time view reads those raw rows."""
-    # One day of margin on both sides covers the day buckets of any zone around the window.
-    lo = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    lo -= timedelta(days=1)
-    hi = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    hi += timedelta(days=2)
-    for rollup in ROLLUPS:
-        if rollup.view not in available:
-            continue
-        until = await conn.fetchval(_REFRESH_END, rollup.view, lo, hi)
-        if until is None:
-            continue
-        try:
-            await conn.execute(
-                "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)",
-                rollup.view,
-                lo,
-                until,
-            )
-        except asyncpg.PostgresError as exc:
-            # The write has committed and must be reported as such. A refresh fails e.g. when
-            # a bucket's float8 sum overflows (values near 1e308); the window stays
-            # invalidated and the background policy retries it.
-            log.warning("rollup refresh of %s failed for [%s, %s): %s", rollup.view, lo, until, exc)
+_RECORD = (
+    "INSERT INTO rollup_pending (series_id, lo, hi) "
+    "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[])"
+)
+# Never waits: if another refresh holds the lock, that holder picks these windows up when it
+# looks again after unlocking (migration 0040).
+_REFRESH = "CALL rollup_refresh_pending(false)"
+
+
+@dataclass(frozen=True)
+class Written:
+    """A committed change to one series' rows within [start, end)."""
+
+    series_id: int
+    start: datetime
+    end: datetime
+
+
+async def record_pending(conn: asyncpg.Connection, written: Iterable[Written]) -> None:
+    """Mark the windows pending; must run in the transaction that writes the rows."""
+    rows = list(written)
+    await conn.execute(
+        _RECORD, [w.series_id for w in rows], [w.start for w in rows], [w.end for w in rows]
+    )
+
+
+async def refresh_pending(conn: asyncpg.Connection) -> None:
+    """Re-materialise every pending window and forget it. Must run outside a transaction
+    block (a TimescaleDB rule), i.e. after the write commits. Never raises for a failed
+    refresh: the write has committed and is reported as such; its window stays pending
+    (read raw) until the maintenance job's retry succeeds."""
+    try:
+        await conn.execute(_REFRESH)
+    except asyncpg.PostgresError as exc:
+        # A bucket whose float8 sum overflows (values near 1e308) fails for good; the job
+        # retries every minute, and reads of the window stay raw meanwhile.
+        log.warning("rollup refresh left to the maintenance job: %s", exc)
+        # The procedure holds a session-level lock that its error did not release.
+        await conn.execute("SELECT pg_advisory_unlock_all()")
+    except BaseException:
+        # Cancelled or the connection failed mid-call: the lock may still be held by this
+        # session, which would stall every later refresh; closing the session releases it.
+        conn.terminate()
+        raise

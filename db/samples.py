@@ -146,10 +146,17 @@ def _stored_ts(text: str) -> datetime | None:
         return None
 
 
-def _window(batches: Sequence[SampleBatch]) -> tuple[datetime, datetime]:
-    lo = min(int(b.micros.min()) for b in batches if len(b.micros))
-    hi = max(int(b.micros.max()) for b in batches if len(b.micros))
-    return _UNIX_EPOCH + lo * _ONE_US, _UNIX_EPOCH + (hi + 1) * _ONE_US
+def _written(batches: Sequence[SampleBatch]) -> list[rollups.Written]:
+    """Each batch's series and the window its points span."""
+    return [
+        rollups.Written(
+            b.series_id,
+            _UNIX_EPOCH + int(b.micros.min()) * _ONE_US,
+            _UNIX_EPOCH + (int(b.micros.max()) + 1) * _ONE_US,
+        )
+        for b in batches
+        if len(b.micros)
+    ]
 
 
 async def write_samples(
@@ -189,8 +196,10 @@ async def write_samples(
                 else:
                     status = await raw.execute(_INSERT_IGNORE)
                     inserted, updated = int(status.rsplit(" ", 1)[1]), 0
+            if database.capabilities.rollups and inserted + updated:
+                await rollups.record_pending(raw, _written(batches))
         if database.capabilities.rollups and inserted + updated:
-            await rollups.refresh_window(raw, database.capabilities.rollups, *_window(batches))
+            await rollups.refresh_pending(raw)
     return WriteCounts(inserted, updated, total - inserted - updated)
 
 
@@ -219,16 +228,19 @@ async def delete_samples(
     audit_entry: audit.AuditEntry,
 ) -> int:
     """Delete [start, end) of a series. `audit_entry` is recorded, with the number of rows
-    deleted, in the same transaction: nothing is deleted without its audit record."""
+    deleted, in the same transaction: nothing is deleted without its audit record. With
+    rollups, the window is marked pending in that transaction too and refreshed after it."""
     stmt = text("DELETE FROM samples WHERE series_id = :sid AND ts >= :from AND ts < :to")
     async with database.begin() as conn:
         result = await conn.execute(stmt, {"sid": series_id, "from": start, "to": end})
         deleted = int(result.rowcount)
+        if database.capabilities.rollups and deleted:
+            raw = await driver_connection(conn)
+            await rollups.record_pending(raw, [rollups.Written(series_id, start, end)])
         details = {**audit_entry.details, "deleted": deleted}
         event = await audit.record(conn, replace(audit_entry, details=details))
     audit.log_event(event)
     if database.capabilities.rollups and deleted:
         async with database.connect() as conn:
-            raw = await driver_connection(conn)
-            await rollups.refresh_window(raw, database.capabilities.rollups, start, end)
+            await rollups.refresh_pending(await driver_connection(conn))
     return deleted

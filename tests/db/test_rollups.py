@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from db.capabilities import rollups_supported
 from db.intervals import parse_every
 from db.rollups import ROLLUPS, agg_sql, choose_rollup
 
@@ -75,3 +76,11 @@ def test_buckets_of_the_rollups_own_width_are_read_without_regrouping() -> None:
         "WHERE r.series_id = ANY(CAST(:sids AS integer[])) "
         "AND r.bucket >= :from AND r.bucket < :to"
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "supported"),
+    [("2.28.3", True), ("2.18.0", True), ("3.0.1", True), ("2.17.2", False), ("2.x", False)],
+)
+def test_rollups_are_read_only_where_forced_refreshes_exist(version: str, supported: bool) -> None:
+    assert rollups_supported(version) is supported

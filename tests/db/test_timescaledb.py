@@ -94,9 +94,13 @@ def _same(got: dict[str, Any], want: db_aggregate.BucketRows) -> None:
                 assert a == pytest.approx(b, rel=1e-12, abs=1e-9), name
 
 
-async def _check_all(gql: Gql, app: Starlette, raw_database: Database) -> None:
+async def check_reads(
+    gql: Gql, app: Starlette, raw_database: Database, cases: list[tuple[str, ...]] = CASES
+) -> None:
+    """Every case `(every, tz, from, to, fill)` is routed to a rollup, and the gateway's
+    answer equals the raw path's."""
     rollups = app.state.database.capabilities.rollups
-    for every, tz, start, end, fill in CASES:
+    for every, tz, start, end, fill in cases:
         lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
         # Routing really happens for every case; the raw database computes the reference.
         assert choose_rollup(rollups, parse_every(every), tz, lo, hi) is not None, every
@@ -149,7 +153,7 @@ async def test_rollup_results_equal_the_raw_scan(
 ) -> None:
     await _load(gql)
     # Nothing materialised yet: the real-time views aggregate the raw rows themselves.
-    await _check_all(gql, app, raw_database)
+    await check_reads(gql, app, raw_database)
     # Partly materialised: rollup rows up to mid-April, the raw tail after that.
     for view in sorted(app.state.database.capabilities.rollups):
         await sql.execute(
@@ -159,7 +163,7 @@ async def test_rollup_results_equal_the_raw_scan(
             datetime(2025, 4, 15, tzinfo=UTC),
         )
     assert await sql.fetchval("SELECT count(*) FROM samples_1d_berlin") > 0
-    await _check_all(gql, app, raw_database)
+    await check_reads(gql, app, raw_database)
     # An ingest into the materialised range refreshes it: still identical.
     changed = {
         "key": "ts",
@@ -170,14 +174,14 @@ async def test_rollup_results_equal_the_raw_scan(
     }
     body = await gql(INGEST, {"input": {"series": [changed]}})
     assert body["data"]["ingest"]["updated"] == 2, body
-    await _check_all(gql, app, raw_database)
+    await check_reads(gql, app, raw_database)
     # So does a delete.
     body = await gql(
         'mutation { deleteSamples(key: "ts", from: "2025-03-31T00:00:00Z", '
         'to: "2025-04-01T06:00:00Z") { deleted } }'
     )
     assert body["data"]["deleteSamples"]["deleted"] == 120, body
-    await _check_all(gql, app, raw_database)
+    await check_reads(gql, app, raw_database)
 
 
 async def test_a_failed_rollup_refresh_does_not_fail_the_committed_ingest(
