@@ -24,6 +24,10 @@ export default defineConfig({
       },
     },
   },
-  server: { proxy: { "/graphql": "http://127.0.0.1:8000" } },
+  server: {
+    proxy: { "/graphql": "http://127.0.0.1:8000" },
+    // GraphiQL's page imports the committed ../schema.graphql (its schema without introspection).
+    fs: { allow: [import.meta.dirname, resolve(import.meta.dirname, "../schema.graphql")] },
+  },
   test: { include: ["src/**/*.test.ts"], environment: "node" },
 });

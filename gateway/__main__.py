@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("serve", "run the gateway (DATABASE_URL required)"),
-        ("dev", "run with GraphiQL and demo data; embedded PostgreSQL if DATABASE_URL is unset"),
+        ("dev", "run with demo data, anonymous reads; embedded PostgreSQL if no DATABASE_URL"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--host", default=None)

@@ -141,7 +141,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route(
                 "/graphql",
-                GraphiQLPage(graphql, FrontendPages(STATIC_DIR), enabled=settings.dev),
+                GraphiQLPage(graphql, FrontendPages(STATIC_DIR)),
                 methods=["GET", "POST"],
             ),
             Route("/healthz", healthz),

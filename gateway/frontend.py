@@ -51,10 +51,6 @@ NOT_BUILT = (
     "The dashboard is not built. Run `npm ci && npm run build` in frontend/ "
     "(see docs/frontend.md); the GraphQL API at /graphql works without it."
 )
-IDE_OFF = (
-    "The query IDE is served in development mode only (production has no introspection). "
-    "Send GraphQL requests with POST to this URL; the dashboard is at /."
-)
 # Hashed file names never change content: cache for a year. Pages are revalidated.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -109,20 +105,17 @@ class FrontendPages:
 
 class GraphiQLPage:
     """In front of the /graphql endpoint: a browser's GET (Accept: text/html) gets the bundled
-    GraphiQL page when `enabled` (development: production has no introspection, so the IDE
-    would have no schema); everything else goes on to the API."""
+    GraphiQL page, in production too: the page carries the committed schema, so it needs no
+    introspection, and sends the tab's API key with each query. Everything else, a GET without
+    `text/html` included, goes on to the API, which executes POST only."""
 
-    def __init__(self, api: ASGIApp, pages: FrontendPages, *, enabled: bool) -> None:
+    def __init__(self, api: ASGIApp, pages: FrontendPages) -> None:
         self.api = api
         self.pages = pages
-        self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        browser = scope["method"] == "GET" and "text/html" in Headers(scope=scope).get("accept", "")
-        if browser and self.enabled:
+        if scope["method"] == "GET" and "text/html" in Headers(scope=scope).get("accept", ""):
             await self.pages.page("graphiql.html")(scope, receive, send)
-        elif browser:
-            await PlainTextResponse(IDE_OFF, 404, headers=SECURITY_HEADERS)(scope, receive, send)
         else:
             await self.api(scope, receive, send)
 

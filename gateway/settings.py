@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     env: Literal["dev", "prod"] = Field(
-        default="prod", description="`dev` enables GraphiQL, introspection and anonymous access."
+        default="prod", description="`dev` enables introspection and anonymous access."
     )
     database_url: SecretStr | None = Field(
         default=None,

@@ -220,7 +220,7 @@ async def api_keys(database_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def prod_settings(database_url: str) -> Settings:
-    """Production settings (no anonymous access, no introspection, no GraphiQL)."""
+    """Production settings (no anonymous access, no introspection)."""
     return Settings(env="prod", database_url=SecretStr(database_url))
 
 

@@ -154,17 +154,52 @@ check("series explorer: search by key prefix and pick a series", async (page) =>
   assert.ok((await drawn(page, "chart-series-main")) > 0);
 });
 
-check("GraphiQL renders from the deployment and runs a query", async (page) => {
-  await page.goto(`${BASE}/graphql`);
-  await page.locator(".graphiql-container").waitFor({ timeout: 20_000 });
-  const result = page.locator(".graphiql-response").getByText("Demo site PV power");
-  // The run button does nothing until the schema has arrived; press it until a result shows.
-  for (let attempt = 0; attempt < 20 && !(await result.isVisible()); attempt += 1) {
+// GraphiQL's schema is built into its page (the committed schema.graphql): the page never
+// sends an introspection query, in development or production.
+function introspections(page) {
+  const sent = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST" && /__schema|IntrospectionQuery/.test(r.postData() ?? "")) sent.push(r.url());
+  });
+  return sent;
+}
+
+// The run button does nothing until the query editor is up (CodeMirror loads lazily): press it
+// until the query leaves (once), then wait for what the answer shows.
+async function runGraphiQL(page, expect) {
+  for (let attempt = 1; ; attempt += 1) {
+    const sent = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname === "/graphql", { timeout: 1000 });
     await page.locator(".graphiql-execute-button").click();
-    await result.waitFor({ timeout: 1000 }).catch(() => {});
+    try {
+      await sent;
+      break;
+    } catch (error) {
+      if (attempt === 20) throw error;
+    }
   }
-  await result.waitFor({ timeout: 1000 });
+  await expect.waitFor({ timeout: 20_000 });
+}
+
+async function openGraphiQL(page, url) {
+  await page.goto(url);
+  await page.locator(".graphiql-execute-button").waitFor({ timeout: 20_000 });
+  // The schema is there at once: the documentation explorer lists the root types.
+  await page.getByRole("button", { name: "Show Documentation Explorer" }).click();
+  await page.locator(".graphiql-doc-explorer-root-type").first().waitFor({ timeout: 5000 });
+  assert.match(await page.locator(".graphiql-doc-explorer").innerText(), /query:\s*Query/);
+  await page.getByRole("button", { name: "Hide Documentation Explorer" }).click();
+}
+
+const PV_RESULT = (page) => page.locator(".graphiql-response").getByText("Demo site PV power");
+
+check("GraphiQL renders from the deployment and runs a query", async (page) => {
+  const sent = introspections(page);
+  await openGraphiQL(page, `${BASE}/graphql`);
+  await runGraphiQL(page, PV_RESULT(page));
   await page.screenshot({ path: join(SHOTS, "graphiql.png") });
+  // Even asked to, it does not introspect: the bundled schema is the one it shows.
+  await page.getByRole("button", { name: "Re-fetch GraphQL schema" }).click();
+  assert.deepEqual(sent, []);
 });
 
 check(
@@ -205,11 +240,48 @@ if (PROD) {
       await page.getByTestId("key-form").locator("button").click();
       assert.equal(await drawn(page, "chart-site-energy"), 25);
       assert.ok(!page.url().includes("egw_"));
-      // GraphiQL is a development tool: production has no introspection to feed it.
-      const ide = await page.goto(`${PROD}/graphql`);
-      assert.notEqual(ide.status(), 200);
+      // GraphiQL in the same tab takes the key the dashboard stored, without asking.
+      await page.goto(`${PROD}/graphql`);
+      await runGraphiQL(page, PV_RESULT(page));
+      assert.equal(await page.getByTestId("key-status").innerText(), "API key set for this tab.");
     },
-    /status of 40[134]/,
+    /status of 40[13]/,
+  );
+
+  check(
+    "production GraphiQL: the bundled schema, no introspection, asks for a key, runs a query",
+    async (page) => {
+      const sent = introspections(page);
+      const authorization = [];
+      page.on("request", (r) => r.method() === "POST" && authorization.push(r.headers().authorization ?? null));
+      // A query in the URL is not run: the page opens with its own tabs, and nothing is sent.
+      await openGraphiQL(page, `${PROD}/graphql?query=${encodeURIComponent("{ sites { key } }")}`);
+      assert.deepEqual(authorization, []);
+      await runGraphiQL(page, page.getByTestId("error-unauthenticated"));
+      assert.match(await page.getByTestId("error-unauthenticated").innerText(), /API key.*read scope/);
+      await page.screenshot({ path: join(SHOTS, "graphiql-sign-in.png") });
+      await page.getByTestId("key-input").fill(process.env.INGEST_KEY);
+      await page.getByTestId("key-form").locator("button").click();
+      await runGraphiQL(page, page.getByTestId("error-forbidden"));
+      assert.match(await page.getByTestId("error-forbidden").innerText(), /read scope/);
+      await page.getByTestId("key-input").fill(process.env.READ_KEY);
+      await page.getByTestId("key-form").locator("button").click();
+      await runGraphiQL(page, PV_RESULT(page));
+      assert.equal(await page.getByTestId("error-unauthenticated").count(), 0);
+      assert.deepEqual(authorization, [null, `Bearer ${process.env.INGEST_KEY}`, `Bearer ${process.env.READ_KEY}`]);
+      await page.screenshot({ path: join(SHOTS, "graphiql-production.png") });
+      // The key lives in this tab's session storage only: not in the URL, not in GraphiQL's
+      // local storage (tabs, history).
+      assert.ok(!page.url().includes("egw_"));
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("energy-gateway.api-key")), process.env.READ_KEY);
+      assert.ok(!(await page.evaluate(() => JSON.stringify({ ...localStorage }))).includes(process.env.READ_KEY));
+      assert.deepEqual(sent, []);
+      // "Forget API key" removes it; the next query is refused again.
+      await page.getByRole("button", { name: "Forget API key" }).click();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("energy-gateway.api-key")), null);
+      await runGraphiQL(page, page.getByTestId("error-unauthenticated"));
+    },
+    /status of 40[13]/,
   );
 }
 

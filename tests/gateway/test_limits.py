@@ -1,7 +1,8 @@
 """Every limit just under and just over: document depth, aliases (including the fragment-spread
 amplification of CVE-2026-47707), tokens, root fields, body size (declared and streamed), plus
-the transport rules: JSON only, no batching, no GET queries, no introspection, IDE or
-suggestions in production, CORS only for configured origins."""
+the transport rules: JSON only, no batching, no GET queries (a browser's GET gets the IDE page,
+never a result), no introspection or suggestions in production, CORS only for configured
+origins."""
 
 from __future__ import annotations
 
@@ -216,8 +217,10 @@ async def test_transport_rules(prod_client: httpx.AsyncClient, api_keys: dict[st
     assert broken.status_code == 400
     put = await prod_client.put("/graphql", json=query, headers=auth)
     assert put.status_code == 405
-    ide = await prod_client.get("/graphql", headers={**auth, "Accept": "text/html"})
-    assert ide.status_code != 200 and "graphiql" not in ide.text.lower()
+    # A browser's GET gets the IDE page (or, without a frontend build, a note): never a result.
+    ide = await prod_client.get("/graphql", params=query, headers={**auth, "Accept": "text/html"})
+    assert ide.headers["content-type"].startswith(("text/html", "text/plain"))
+    assert "__typename" not in ide.text and '"data"' not in ide.text
 
 
 async def test_production_has_no_introspection_and_no_suggestions(
