@@ -1,5 +1,6 @@
 """The gateway serves the built dashboard: view paths answer with the page (SPA fallback),
-assets with a long cache, every page with the security headers; GraphiQL only in development.
+assets with a long cache, every page with the security headers; GraphiQL to browsers in both
+modes, never a query sent by GET, and no introspection in production.
 
 These tests use a small build folder of their own so they run without Node; the browser
 tests (test_browser.py) exercise the real build.
@@ -15,7 +16,7 @@ import pytest
 from starlette.applications import Starlette
 
 import gateway.app
-from gateway.frontend import IDE_OFF, NOT_BUILT, SECURITY_HEADERS, frontend_routes
+from gateway.frontend import NOT_BUILT, SECURITY_HEADERS, frontend_routes
 from gateway.settings import Settings
 from tests.conftest import client_for, started_app
 
@@ -106,31 +107,55 @@ async def test_development_serves_graphiql_to_browsers_and_the_api_to_clients(
         page = await client.get("/graphql", headers={"Accept": "text/html,*/*"})
         assert page.status_code == 200 and page.text == GRAPHIQL
         _has_security_headers(page)
-        api = await client.post("/graphql", json={"query": "{ __typename }"})
-        assert api.status_code == 200 and api.json() == {"data": {"__typename": "Query"}}
+        # Other tests of the session may have stored sites: any list is the API's answer.
+        api = await client.post("/graphql", json={"query": "{ sites { key } }"})
+        assert api.status_code == 200 and isinstance(api.json()["data"]["sites"], list)
         for path in ("/healthz", "/metrics"):
             assert (await client.get(path)).status_code == 200
         home = await client.get("/")
         assert home.status_code == 200 and home.text == INDEX
 
 
-async def test_production_serves_the_dashboard_but_no_graphiql(
+# A mutation in a browser's URL: it must come back as the page, never be executed.
+SITE_FROM_URL = (
+    'mutation { upsertSite(input: {key: "from-a-url", tariff: {kind: FIXED, importPriceCt: 30}})'
+    " { userErrors { code } } }"
+)
+
+
+async def test_production_serves_the_dashboard_and_graphiql_without_introspection(
     built_app_static: Path, prod_settings: Settings, api_keys: dict[str, str]
 ) -> None:
+    every_scope = {"Authorization": f"Bearer {api_keys['all']}"}
     async with started_app(prod_settings) as app, client_for(app) as client:
         home = await client.get("/site/demo")
         assert home.status_code == 200 and home.text == INDEX
         _has_security_headers(home)
-        ide = await client.get("/graphql", headers={"Accept": "text/html"})
-        assert ide.status_code == 404 and ide.text == IDE_OFF
-        assert "graphiql" not in ide.text.lower()
-        _has_security_headers(ide)
-        # The page's API calls need a key: 401 without one (the dashboard then asks for it).
+        # The IDE page is static (it carries the committed schema): no key needed to load it,
+        # and a query in its URL is not run, even with a key that may run it.
+        for headers in ({}, every_scope):
+            ide = await client.get(
+                "/graphql",
+                params={"query": SITE_FROM_URL},
+                headers={**headers, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+            )
+            assert ide.status_code == 200 and ide.text == GRAPHIQL
+            assert ide.headers["Cache-Control"] == "no-cache"
+            _has_security_headers(ide)
+        # A GET without text/html goes to the API, which asks for a key and refuses GET queries.
+        api_get = await client.get("/graphql", params={"query": SITE_FROM_URL})
+        assert api_get.status_code == 401
+        api_get = await client.get("/graphql", params={"query": SITE_FROM_URL}, headers=every_scope)
+        assert api_get.status_code in (400, 405)
+        # The page's API calls need a key: 401 without one (the page then asks for it).
         anonymous = await client.post("/graphql", json={"query": "{ sites { key } }"})
         assert anonymous.status_code == 401
-        read = await client.post(
-            "/graphql",
-            json={"query": "{ sites { key } }"},
-            headers={"Authorization": f"Bearer {api_keys['read']}"},
+        read = {"Authorization": f"Bearer {api_keys['read']}"}
+        sites = await client.post("/graphql", json={"query": "{ sites { key } }"}, headers=read)
+        assert sites.status_code == 200
+        assert "from-a-url" not in {site["key"] for site in sites.json()["data"]["sites"]}
+        # Introspection stays off: the IDE's schema comes from the page, not from the API.
+        schema = await client.post(
+            "/graphql", json={"query": "{ __schema { queryType { name } } }"}, headers=read
         )
-        assert read.status_code == 200
+        assert schema.json().get("data") is None and schema.json()["errors"]
