@@ -26,6 +26,7 @@ __all__ = [
     "fetch_intensity",
     "intensity_ctes",
     "intensity_params",
+    "intensity_statement",
     "smard_key",
 ]
 
@@ -103,6 +104,22 @@ SELECT start, max(end_), sum(co2_g) / nullif(sum(gen_kwh), 0), sum(gen_kwh),
 FROM rows GROUP BY ROLLUP (start) ORDER BY start NULLS LAST"""  # noqa: E501
 
 
+def intensity_statement(
+    sources: Sequence[tuple[Source, float]],
+    *,
+    start: datetime,
+    end: datetime,
+    width: BucketWidth,
+    timezone: str,
+    timescaledb: bool,
+) -> tuple[str, dict[str, Any]]:
+    """The grid-intensity statement and its bind parameters (rendered in
+    tests/db/sql/intensity*.sql)."""
+    params = bucket_params(width, start=start, end=end, timezone=timezone)
+    params.update(intensity_params("ci", sources))
+    return _intensity_sql(width, timescaledb), params
+
+
 async def fetch_intensity(
     database: Database,
     sources: Sequence[tuple[Source, float]],
@@ -113,9 +130,14 @@ async def fetch_intensity(
     timezone: str,
 ) -> tuple[IntensityRows, IntensityRows]:
     """(per bucket, total): generation-weighted intensity `sum(Gen*EF) / sum(Gen)`."""
-    params = bucket_params(width, start=start, end=end, timezone=timezone)
-    params.update(intensity_params("ci", sources))
-    sql = _intensity_sql(width, database.capabilities.timescaledb)
+    sql, params = intensity_statement(
+        sources,
+        start=start,
+        end=end,
+        width=width,
+        timezone=timezone,
+        timescaledb=database.capabilities.timescaledb,
+    )
     buckets, total = split_total(await read_rows(database, sql, params), start, end)
     return _intensity_rows(buckets), _intensity_rows(total)
 
