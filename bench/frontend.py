@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from bench.server import start_gateway
 from db.engine import Database
 from db.migrate import apply_migrations
-from gateway.demo import load_demo
+from devtools.demo import load_demo
 from gateway.schema import served_schema
 from gateway.settings import Settings
 
