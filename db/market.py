@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select
 
 from db.aggregate import bucket_end_expr, bucket_params, grid_sql, read_rows, split_total
 from db.energy import Source, energy_ctes, secs, source_params
 from db.engine import Database
 from db.intervals import BucketWidth
+from db.tables import emission_factors
 
 __all__ = [
     "Factor",
@@ -45,12 +46,10 @@ class Factor:
 
 
 async def fetch_factors(database: Database, family: str) -> list[Factor]:
-    stmt = text(
-        "SELECT filter, fuel, g_per_kwh FROM emission_factors WHERE family = :family "
-        "ORDER BY filter"
-    )
+    t = emission_factors
+    stmt = select(t.c.filter, t.c.fuel, t.c.g_per_kwh).where(t.c.family == family)
     async with database.connect() as conn:
-        rows = (await conn.execute(stmt, {"family": family})).all()
+        rows = (await conn.execute(stmt.order_by(t.c.filter))).all()
     return [Factor(r[0], r[1], r[2]) for r in rows]
 
 
