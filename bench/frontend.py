@@ -25,7 +25,7 @@ import httpx
 from bench.scratch import create_scratch_database, drop_database
 from bench.server import start_gateway
 from db.engine import Database
-from gateway.demo import load_demo
+from devtools.demo import load_demo
 from gateway.schema import served_schema
 from gateway.settings import Settings
 

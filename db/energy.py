@@ -50,6 +50,7 @@ __all__ = [
     "Source",
     "UnsupportedSeries",
     "energy_ctes",
+    "energy_statement",
     "fetch_energy",
     "secs",
     "source_for",
@@ -339,6 +340,23 @@ SELECT start, max(end_), sum(pos), sum(neg), sum(covered_s), sum(length_s),
 FROM rows GROUP BY ROLLUP (start) ORDER BY start NULLS LAST"""
 
 
+def energy_statement(
+    source: Source,
+    *,
+    start: datetime,
+    end: datetime,
+    width: BucketWidth,
+    timezone: str,
+    timescaledb: bool,
+) -> tuple[str, dict[str, Any]]:
+    """The energy statement for one source and its bind parameters (rendered in
+    tests/db/sql/energy*.sql)."""
+    sql = energy_sql(width, timescaledb, meters=source.method is Method.METER)
+    params = bucket_params(width, start=start, end=end, timezone=timezone)
+    params.update(source_params("e", [source]))
+    return sql, params
+
+
 async def fetch_energy(
     database: Database,
     source: Source,
@@ -349,9 +367,14 @@ async def fetch_energy(
     timezone: str,
 ) -> tuple[EnergyRows, EnergyRows]:
     """(per bucket, total) for one source."""
-    sql = energy_sql(width, database.capabilities.timescaledb, meters=source.method is Method.METER)
-    params = bucket_params(width, start=start, end=end, timezone=timezone)
-    params.update(source_params("e", [source]))
+    sql, params = energy_statement(
+        source,
+        start=start,
+        end=end,
+        width=width,
+        timezone=timezone,
+        timescaledb=database.capabilities.timescaledb,
+    )
     buckets, total = split_total(await read_rows(database, sql, params), start, end)
     return _energy_rows(buckets), _energy_rows(total)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 
@@ -34,7 +35,7 @@ from db.engine import Database
 from db.intervals import BucketWidth
 from db.market import intensity_ctes, intensity_params
 
-__all__ = ["KpiPlan", "KpiRow", "fetch_site_kpis"]
+__all__ = ["KpiPlan", "KpiRow", "fetch_site_kpis", "site_kpi_statement"]
 
 _ROLE_PARTS = {
     # role -> (column for its positive part, column for its negative part)
@@ -220,6 +221,42 @@ FROM agg ORDER BY b NULLS LAST"""
     return sql, roles
 
 
+def site_kpi_statement(
+    plan: KpiPlan,
+    *,
+    start: datetime,
+    end: datetime,
+    step: BucketWidth,
+    every: BucketWidth,
+    timezone: str,
+    timescaledb: bool,
+) -> tuple[str, dict[str, Any], list[str]]:
+    """The site KPI statement, its bind parameters and the roles it reports coverage for
+    (rendered in tests/db/sql/site_kpis*.sql)."""
+    assert step.fixed is not None
+    sql, roles = kpi_sql(plan, step, every, timescaledb)
+    unique: dict[int, Source] = {s.series_id: s for s in plan.roles.values()}
+    params = bucket_params(every, start=start, end=end, timezone=timezone)
+    params |= {
+        "step": step.fixed,
+        "step_s": step.fixed.total_seconds(),
+        "fit_ct": plan.feed_in_ct,
+    }
+    if plan.tariff == "DYNAMIC":
+        params |= {"sur_ct": plan.surcharges_ct, "vat": plan.vat}
+    else:
+        params["imp_ct"] = plan.import_price_ct
+    params.update(source_params("r", list(unique.values())))
+    params.update({f"sid_{role}": s.series_id for role, s in plan.roles.items()})
+    if plan.price is not None:
+        params.update(source_params("p", [plan.price]))
+    if plan.intensity_fixed is not None:
+        params["ci_fixed"] = plan.intensity_fixed
+    elif plan.intensity:
+        params.update(intensity_params("ci", plan.intensity))
+    return sql, params, roles
+
+
 async def fetch_site_kpis(
     database: Database,
     plan: KpiPlan,
@@ -231,26 +268,15 @@ async def fetch_site_kpis(
     timezone: str,
 ) -> list[KpiRow]:
     """One row per bucket, then the total row (start None)."""
-    assert step.fixed is not None
-    sql, roles = kpi_sql(plan, step, every, database.capabilities.timescaledb)
-    unique: dict[int, Source] = {s.series_id: s for s in plan.roles.values()}
-    params = bucket_params(every, start=start, end=end, timezone=timezone)
-    params |= {
-        "step": step.fixed,
-        "step_s": step.fixed.total_seconds(),
-        "fit_ct": plan.feed_in_ct,
-        "imp_ct": plan.import_price_ct,
-        "sur_ct": plan.surcharges_ct,
-        "vat": plan.vat,
-    }
-    params.update(source_params("r", list(unique.values())))
-    params.update({f"sid_{role}": s.series_id for role, s in plan.roles.items()})
-    if plan.price is not None:
-        params.update(source_params("p", [plan.price]))
-    if plan.intensity_fixed is not None:
-        params["ci_fixed"] = plan.intensity_fixed
-    elif plan.intensity:
-        params.update(intensity_params("ci", plan.intensity))
+    sql, params, roles = site_kpi_statement(
+        plan,
+        start=start,
+        end=end,
+        step=step,
+        every=every,
+        timezone=timezone,
+        timescaledb=database.capabilities.timescaledb,
+    )
     stmt = text(sql)
     async with database.connect() as conn:
         rows = (await conn.execute(stmt, params)).all()

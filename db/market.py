@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select
 
 from db.aggregate import bucket_end_expr, bucket_params, grid_sql, read_rows, split_total
 from db.energy import Source, energy_ctes, secs, source_params
 from db.engine import Database
 from db.intervals import BucketWidth
+from db.tables import emission_factors
 
 __all__ = [
     "Factor",
@@ -26,6 +27,7 @@ __all__ = [
     "fetch_intensity",
     "intensity_ctes",
     "intensity_params",
+    "intensity_statement",
     "smard_key",
 ]
 
@@ -44,12 +46,10 @@ class Factor:
 
 
 async def fetch_factors(database: Database, family: str) -> list[Factor]:
-    stmt = text(
-        "SELECT filter, fuel, g_per_kwh FROM emission_factors WHERE family = :family "
-        "ORDER BY filter"
-    )
+    t = emission_factors
+    stmt = select(t.c.filter, t.c.fuel, t.c.g_per_kwh).where(t.c.family == family)
     async with database.connect() as conn:
-        rows = (await conn.execute(stmt, {"family": family})).all()
+        rows = (await conn.execute(stmt.order_by(t.c.filter))).all()
     return [Factor(r[0], r[1], r[2]) for r in rows]
 
 
@@ -103,6 +103,22 @@ SELECT start, max(end_), sum(co2_g) / nullif(sum(gen_kwh), 0), sum(gen_kwh),
 FROM rows GROUP BY ROLLUP (start) ORDER BY start NULLS LAST"""  # noqa: E501
 
 
+def intensity_statement(
+    sources: Sequence[tuple[Source, float]],
+    *,
+    start: datetime,
+    end: datetime,
+    width: BucketWidth,
+    timezone: str,
+    timescaledb: bool,
+) -> tuple[str, dict[str, Any]]:
+    """The grid-intensity statement and its bind parameters (rendered in
+    tests/db/sql/intensity*.sql)."""
+    params = bucket_params(width, start=start, end=end, timezone=timezone)
+    params.update(intensity_params("ci", sources))
+    return _intensity_sql(width, timescaledb), params
+
+
 async def fetch_intensity(
     database: Database,
     sources: Sequence[tuple[Source, float]],
@@ -113,9 +129,14 @@ async def fetch_intensity(
     timezone: str,
 ) -> tuple[IntensityRows, IntensityRows]:
     """(per bucket, total): generation-weighted intensity `sum(Gen*EF) / sum(Gen)`."""
-    params = bucket_params(width, start=start, end=end, timezone=timezone)
-    params.update(intensity_params("ci", sources))
-    sql = _intensity_sql(width, database.capabilities.timescaledb)
+    sql, params = intensity_statement(
+        sources,
+        start=start,
+        end=end,
+        width=width,
+        timezone=timezone,
+        timescaledb=database.capabilities.timescaledb,
+    )
     buckets, total = split_total(await read_rows(database, sql, params), start, end)
     return _intensity_rows(buckets), _intensity_rows(total)
 

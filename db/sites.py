@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 
 from db.engine import Database
+from db.tables import sites
 
 __all__ = ["ROLES", "SiteRecord", "fetch_site", "list_sites", "upsert_site"]
 
@@ -64,7 +65,7 @@ def _column(name: str) -> str:
 
 
 _FIELDS = [f.name for f in fields(SiteRecord)]
-_SELECT = "SELECT " + ", ".join(f"{_column(n)} AS {n}" for n in _FIELDS) + " FROM sites"
+_COLUMNS = [sites.c[_column(n)].label(n) for n in _FIELDS]
 
 
 def _record(row: Any) -> SiteRecord:
@@ -73,28 +74,25 @@ def _record(row: Any) -> SiteRecord:
 
 async def upsert_site(database: Database, site: SiteRecord) -> SiteRecord:
     """Insert or replace the whole site definition (roles and tariff are one unit)."""
-    cols = [_column(n) for n in _FIELDS]
-    values = ", ".join(f":{n}" for n in _FIELDS)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "key")
-    stmt = text(
-        f"INSERT INTO sites ({', '.join(cols)}) VALUES ({values}) "
-        f"ON CONFLICT (key) DO UPDATE SET {updates}, updated_at = now() "
-        "RETURNING " + ", ".join(f"{_column(n)} AS {n}" for n in _FIELDS)
-    ).bindparams(bindparam("labels", type_=JSONB))
-    params = {n: getattr(site, n) for n in _FIELDS}
-    params["labels"] = dict(site.labels or {})
+    values = {_column(n): getattr(site, n) for n in _FIELDS}
+    values["labels"] = dict(site.labels or {})
+    stmt = insert(sites).values(values)
+    updates: dict[str, Any] = {c: stmt.excluded[c] for c in values if c != "key"}
+    updates["updated_at"] = func.now()
+    upsert = stmt.on_conflict_do_update(index_elements=[sites.c.key], set_=updates)
     async with database.begin() as conn:
-        row = (await conn.execute(stmt, params)).one()
+        row = (await conn.execute(upsert.returning(*_COLUMNS))).one()
     return _record(row)
 
 
 async def fetch_site(database: Database, key: str) -> SiteRecord | None:
     async with database.connect() as conn:
-        row = (await conn.execute(text(f"{_SELECT} WHERE key = :key"), {"key": key})).first()
+        row = (await conn.execute(select(*_COLUMNS).where(sites.c.key == key))).first()
     return _record(row) if row is not None else None
 
 
 async def list_sites(database: Database, *, limit: int) -> list[SiteRecord]:
+    stmt = select(*_COLUMNS).order_by(sites.c.key).limit(limit)
     async with database.connect() as conn:
-        rows = (await conn.execute(text(f"{_SELECT} ORDER BY key LIMIT :n"), {"n": limit})).all()
+        rows = (await conn.execute(stmt)).all()
     return [_record(r) for r in rows]

@@ -44,7 +44,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid gateway --no-create-home --shell /usr/sbin/nologin gateway
 COPY --from=build /dist/ /tmp/dist/
-# The libraries the tests ran against (docker/constraints.py writes the file).
+# The libraries the tests ran against (scripts/constraints.py writes the file).
 COPY docker/constraints.txt /tmp/constraints.txt
 RUN pip install --no-cache-dir --constraint /tmp/constraints.txt /tmp/dist/*.whl \
     && rm -rf /tmp/dist /tmp/constraints.txt

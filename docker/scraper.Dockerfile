@@ -28,7 +28,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10002 scraper \
     && useradd --system --uid 10002 --gid scraper --no-create-home --shell /usr/sbin/nologin scraper
 COPY --from=build /dist/ /tmp/dist/
-# The libraries the tests ran against, as in the gateway image (docker/constraints.py).
+# The libraries the tests ran against, as in the gateway image (scripts/constraints.py).
 COPY docker/constraints.txt /tmp/constraints.txt
 RUN pip install --no-cache-dir --constraint /tmp/constraints.txt /tmp/dist/*.whl \
     && rm -rf /tmp/dist /tmp/constraints.txt

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from pydantic import SecretStr
 
@@ -15,7 +16,6 @@ from db.engine import Database
 from db.migrate import apply_migrations
 from gateway.app import pool_from
 from gateway.audit_cli import add_audit_parser, run_audit
-from gateway.demo import EXAMPLE_QUERY, load_demo
 from gateway.embedded import start_embedded_postgres
 from gateway.keys_cli import add_keys_parser, run_keys
 from gateway.schema import served_schema
@@ -38,11 +38,30 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     serve(settings, host, port)
 
 
-async def _load_demo(settings: Settings) -> int:
+# The demo data set is a development tool (devtools/ in a clone), not part of the wheel.
+NO_DEMO = (
+    "demo data not loaded: the demo data set lives in devtools/ of a clone of the repository, "
+    "which the gateway wheel does not ship. For a gateway with demo data, clone the repository "
+    "and run scripts/dev (docs/deployment.md, 'Development tools')."
+)
+
+
+def _demo() -> ModuleType | None:
+    try:
+        from devtools import demo
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("devtools", "devtools.demo"):
+            raise  # a broken demo module is a bug, not a missing one
+        return None
+    return demo
+
+
+async def _load_demo(settings: Settings, demo: ModuleType) -> int:
     database = Database(settings.require_database_url(), pool_from(settings))
     try:
         await database.start()
-        return await load_demo(served_schema(settings), database)
+        points: int = await demo.load_demo(served_schema(settings), database)
+        return points
     finally:
         await database.dispose()
 
@@ -61,10 +80,16 @@ def _dev(settings: Settings, host: str, port: int) -> None:
     try:
         settings = settings.model_copy(update={"database_url": SecretStr(url), "env": "dev"})
         _migrate(url)
-        points = asyncio.run(_load_demo(settings))
-        print(f"demo data loaded: {points} points through the ingest mutation")
+        demo = _demo()
+        if demo is not None:
+            points = asyncio.run(_load_demo(settings, demo))
+            print(f"demo data loaded: {points} points through the ingest mutation")
+        else:
+            print(NO_DEMO)
         print(f"\nDashboard: http://{host}:{port}/  (built by scripts/frontend)")
-        print(f"GraphiQL: http://{host}:{port}/graphql\n\nTry this query:\n{EXAMPLE_QUERY}\n")
+        print(f"GraphiQL: http://{host}:{port}/graphql\n")
+        if demo is not None:
+            print(f"Try this query:\n{demo.EXAMPLE_QUERY}\n")
         _serve(settings, host, port)
     except KeyboardInterrupt:
         pass

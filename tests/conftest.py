@@ -121,7 +121,7 @@ async def admin_sql(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(autouse=True)
 async def clean_db(admin_sql: asyncpg.Pool) -> None:
-    await admin_sql.execute("TRUNCATE samples, series, rollup_pending RESTART IDENTITY")
+    await admin_sql.execute("TRUNCATE samples, series, sites, rollup_pending RESTART IDENTITY")
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import httpx
 import psutil
 import pytest
 
-from gateway.demo import EXAMPLE_QUERY
+from devtools.demo import EXAMPLE_QUERY
 from tests.conftest import _free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -175,9 +175,9 @@ def test_image_pins_agree_with_pyproject(dockerfile: Path) -> None:
     for text in project["dependencies"] + extras["forecasting"] + extras["scenarios"]:
         requirement = Requirement(text)
         pinned = pins.get(canonicalize_name(requirement.name))
-        assert pinned is not None, f"{requirement.name}: run docker/constraints.py"
+        assert pinned is not None, f"{requirement.name}: run scripts/constraints.py"
         assert requirement.specifier.contains(pinned, prereleases=True), (
-            f"{requirement} but docker/constraints.txt pins {pinned}: run docker/constraints.py"
+            f"{requirement} but docker/constraints.txt pins {pinned}: run scripts/constraints.py"
         )
 
 

@@ -21,8 +21,8 @@ import uvicorn
 from pydantic import SecretStr
 
 from db.engine import Database
+from devtools.demo import load_demo
 from gateway.app import create_app, pool_from
-from gateway.demo import load_demo
 from gateway.frontend import STATIC_DIR
 from gateway.keys import issue_key
 from gateway.schema import served_schema

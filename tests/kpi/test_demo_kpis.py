@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from gateway.demo import load_demo
+from devtools.demo import load_demo
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from tests.conftest import Gql
