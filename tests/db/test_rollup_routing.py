@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from db import aggregate as db_aggregate, samples as db_samples
+from db.audit import AuditEntry
 from db.engine import Database
 from db.intervals import parse_every
 
@@ -26,6 +27,8 @@ DAY1 = datetime(2025, 3, 29, tzinfo=BERLIN)
 DAY2 = datetime(2025, 3, 30, tzinfo=BERLIN)  # 23 hours long
 DAY3 = datetime(2025, 3, 31, tzinfo=BERLIN)
 CACHED = 1e6  # the stand-in's sum per bucket; the raw sums are small
+
+_AUDIT = AuditEntry(actor="cli", action="samples.delete", target="routing test")
 
 
 @pytest.fixture
@@ -167,9 +170,13 @@ async def test_writes_record_their_window_in_their_own_transaction(
     # Unchanged values and deletes of nothing mark nothing.
     await sql.execute("DELETE FROM rollup_pending")
     await db_samples.write_samples(database, [batch], db_samples.Conflict.UPDATE)
-    gone = await db_samples.delete_samples(database, series_id=ids[1], start=DAY3, end=DAY3)
+    gone = await db_samples.delete_samples(
+        database, series_id=ids[1], start=DAY3, end=DAY3, audit_entry=_AUDIT
+    )
     assert gone == 0
     assert await sql.fetchval("SELECT count(*) FROM rollup_pending") == 0
-    deleted = await db_samples.delete_samples(database, series_id=ids[1], start=DAY1, end=DAY2)
+    deleted = await db_samples.delete_samples(
+        database, series_id=ids[1], start=DAY1, end=DAY2, audit_entry=_AUDIT
+    )
     assert deleted == 96
     assert await sql.fetchval("SELECT count(*) FROM rollup_pending WHERE series_id = $1", ids[1])
