@@ -20,6 +20,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from db.availability import sqlstate_of, unavailable_reason
+from gateway.state import RequestState
 from resolvers.codes import ErrorCode, UserErrorCode
 from resolvers.errors import GatewayError
 
@@ -30,6 +31,22 @@ log = logging.getLogger("gateway.errors")
 
 def _request_id(context: Any) -> str:
     return str(getattr(context, "request_id", "-"))
+
+
+def _state(context: Any) -> RequestState:
+    """The HTTP request's state; a throwaway one when the schema runs outside HTTP (the demo
+    loader, tests on the schema)."""
+    state = getattr(context, "state", None)
+    return state if isinstance(state, RequestState) else RequestState()
+
+
+def _request_error_code(error: GraphQLError, parsed: bool) -> str:
+    """The code of an error raised before execution (GraphQL over HTTP: request errors)."""
+    if not parsed:
+        return ErrorCode.GRAPHQL_PARSE_FAILED
+    if error.message.startswith("Variable '$"):
+        return UserErrorCode.BAD_USER_INPUT  # graphql-core's variable coercion messages
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -63,17 +80,19 @@ class ErrorMasking(SchemaExtension):
         if result is None or not errors:
             return
         context = self.execution_context.context
-        result.errors = [self._process(error, context) for error in errors]
-        state = getattr(context, "state", None)
-        if isinstance(state, dict):
-            state["graphql_errors"] = len(errors)
+        parsed = self.execution_context.graphql_document is not None
+        result.errors = [self._process(error, context, parsed) for error in errors]
+        _state(context).graphql_errors = len(errors)
 
-    def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
+    def _process(self, error: GraphQLError, context: Any, parsed: bool) -> GraphQLError:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError) or error.path is None:
             # Parse, validation, variable coercion and limit errors: readable by design. They
             # have no path because nothing executed; a scalar's parser rejecting a literal
             # (`from: ""`) arrives here with its ValueError as original_error.
+            if error.path is None and not (error.extensions or {}).get("code"):
+                code = _request_error_code(error, parsed)
+                error.extensions = {**(error.extensions or {}), "code": code}
             return error if self.suggestions else _without_suggestions(error)
         if isinstance(original, GatewayError):
             return GraphQLError(
@@ -83,12 +102,11 @@ class ErrorMasking(SchemaExtension):
                 extensions={"code": original.code},
             )
         request_id = _request_id(context)
-        state = getattr(context, "state", None)
+        state = _state(context)
         reason = unavailable_reason(original)
         if reason is not None:
-            self._mark_unavailable(context)
-            if isinstance(state, dict):
-                state["db_error"] = reason
+            state.unavailable = True  # the whole response becomes 503 + Retry-After
+            state.db_error = reason
             log.warning(
                 "database unavailable (%s): %s",
                 reason,
@@ -102,8 +120,8 @@ class ErrorMasking(SchemaExtension):
                 extensions={"code": ErrorCode.UNAVAILABLE, "requestId": request_id},
             )
         sqlstate = sqlstate_of(original)
-        if isinstance(state, dict) and sqlstate is not None:
-            state["db_error"] = sqlstate
+        if sqlstate is not None:
+            state.db_error = sqlstate
         if sqlstate is not None and sqlstate.startswith("22"):
             # Data exception: a value the resolvers let through but PostgreSQL refuses (a NUL
             # character in a string, a timestamp out of its range). The caller's input, not an
@@ -131,11 +149,3 @@ class ErrorMasking(SchemaExtension):
             path=error.path,
             extensions={"code": ErrorCode.INTERNAL_ERROR, "requestId": request_id},
         )
-
-    @staticmethod
-    def _mark_unavailable(context: Any) -> None:
-        response = getattr(context, "response", None)
-        if response is None:
-            return  # executed outside HTTP (demo loader, tests on the schema)
-        response.status_code = 503
-        response.headers["Retry-After"] = str(getattr(context, "retry_after_s", 5))

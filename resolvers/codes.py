@@ -31,10 +31,18 @@ class _Code(enum.StrEnum):
 
 
 class ErrorCode(_Code):
-    BAD_REQUEST = "BAD_REQUEST", "invalid Content-Length, body not JSON, or a batch"
+    BAD_REQUEST = (
+        "BAD_REQUEST",
+        "invalid Content-Length, body not a JSON object, a batch, or no `query` string",
+    )
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED", "the document is not valid GraphQL syntax"
+    GRAPHQL_VALIDATION_FAILED = (
+        "GRAPHQL_VALIDATION_FAILED",
+        "the document does not validate against the schema",
+    )
     UNAUTHENTICATED = "UNAUTHENTICATED", "missing, malformed, unknown, revoked or expired key"
     FORBIDDEN = "FORBIDDEN", "the key lacks the scope the operation needs"
-    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", "an HTTP method other than POST or GET"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", "an HTTP method other than POST (GET is refused)"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE", "request body above the caller's limit"
     UNSUPPORTED_MEDIA = "UNSUPPORTED_MEDIA", "not Content-Type: application/json"
     RATE_LIMITED = "RATE_LIMITED", "a rate limit was reached; retry after Retry-After"
