@@ -40,15 +40,6 @@ def _state(context: Any) -> RequestState:
     return state if isinstance(state, RequestState) else RequestState()
 
 
-def _request_error_code(error: GraphQLError, parsed: bool) -> str:
-    """The code of an error raised before execution (GraphQL over HTTP: request errors)."""
-    if not parsed:
-        return ErrorCode.GRAPHQL_PARSE_FAILED
-    if error.message.startswith("Variable '$"):
-        return UserErrorCode.BAD_USER_INPUT  # graphql-core's variable coercion messages
-    return ErrorCode.GRAPHQL_VALIDATION_FAILED
-
-
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
@@ -80,19 +71,15 @@ class ErrorMasking(SchemaExtension):
         if result is None or not errors:
             return
         context = self.execution_context.context
-        parsed = self.execution_context.graphql_document is not None
-        result.errors = [self._process(error, context, parsed) for error in errors]
+        result.errors = [self._process(error, context) for error in errors]
         _state(context).graphql_errors = len(errors)
 
-    def _process(self, error: GraphQLError, context: Any, parsed: bool) -> GraphQLError:
+    def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError) or error.path is None:
             # Parse, validation, variable coercion and limit errors: readable by design. They
             # have no path because nothing executed; a scalar's parser rejecting a literal
             # (`from: ""`) arrives here with its ValueError as original_error.
-            if error.path is None and not (error.extensions or {}).get("code"):
-                code = _request_error_code(error, parsed)
-                error.extensions = {**(error.extensions or {}), "code": code}
             return error if self.suggestions else _without_suggestions(error)
         if isinstance(original, GatewayError):
             return GraphQLError(

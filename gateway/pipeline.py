@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import orjson
 import strawberry
+from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -54,7 +55,7 @@ from gateway.responses import (
 from gateway.settings import Settings
 from gateway.state import RequestState
 from resolvers.auth import Principal, Scope as AuthScope
-from resolvers.codes import ErrorCode
+from resolvers.codes import ErrorCode, UserErrorCode
 from resolvers.context import Context, Limits
 
 __all__ = ["GatewayContext", "GraphQLPipeline", "GraphQLRequest"]
@@ -112,6 +113,23 @@ def _client_ip(scope: Scope) -> str:
 
 def _bad_request(message: str, code: str = ErrorCode.BAD_REQUEST) -> Response:
     return error_response(400, message, code)
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    """The code of an error raised before execution: parse, validation, variable coercion."""
+    if isinstance(error, GraphQLSyntaxError):
+        return ErrorCode.GRAPHQL_PARSE_FAILED
+    if error.message.startswith("Variable '$"):
+        return UserErrorCode.BAD_USER_INPUT  # graphql-core's variable coercion messages
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED
+
+
+def _with_codes(errors: list[GraphQLError]) -> None:
+    """Every error carries `extensions.code`; those raised before execution (no path) get
+    theirs here. Resolver errors have theirs from the error masking extension."""
+    for error in errors:
+        if error.path is None and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": _request_error_code(error)}
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -362,6 +380,7 @@ class GraphQLPipeline:
         """200 with the result; 503 + Retry-After when a resolver met a database outage. With
         `application/graphql-response+json`, a request error (nothing executed) is a 400
         without `data`, as GraphQL over HTTP specifies; `application/json` keeps 200."""
+        _with_codes(result.errors or [])
         body = process_result(result)
         status = 200
         headers: dict[str, str] = {}
