@@ -78,7 +78,8 @@ class Settings(BaseSettings):
 
     # Access and exposure.
     cors_origins: list[str] = Field(
-        default_factory=list, description='Allowed browser origins, JSON list: ["https://a"].'
+        default_factory=list,
+        description='Allowed browser origins, JSON list: ["https://a"]; empty in dev = local origins.',
     )
     metrics_public: bool = Field(
         default=False, description="Serve /metrics without a key (only on a private network)."

@@ -6,8 +6,10 @@ docs/plausibility.md).
                     `errors[].extensions.code` when a query argument is refused
     WarningCode     a result is odd but returned unchanged: `warnings[].code`
 
-The GraphQL fields stay `String` (clients see the same responses); the meanings are written into
-the schema's descriptions by `describe`.
+`KpiWarning.code` is the GraphQL enum `WarningCode` (its values serialise as their names, so the
+JSON is unchanged). `UserError.code` stays a `String`: `storeSiteKpi` reports its KPI read's
+refusals there, which include `ErrorCode` values (BUDGET_EXCEEDED, NOT_FOUND, COST_LIMITED). The
+meanings are written into the schema's descriptions by `describe`.
 """
 
 from __future__ import annotations
