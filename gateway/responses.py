@@ -1,10 +1,11 @@
-"""Every HTTP response the gateway builds itself: GraphQL results and error refusals, in the
-media type the client accepts (docs/api.md, "GraphQL over HTTP").
+"""The HTTP responses the gateway builds itself: every refusal (400, 401, 403, 405, 408, 413,
+415, 429, 500, 503), and the choice of media type for GraphQL results, which
+`gateway.pipeline.GraphQLPipeline.respond` writes (docs/api.md, "GraphQL over HTTP").
 
-An error body is always JSON, `{"errors": [{"message": ..., "extensions": {"code": ...}}]}`,
-whatever the status. A GraphQL result goes out as `application/graphql-response+json` when the
-client's `Accept` names it (GraphQL over HTTP, https://graphql.github.io/graphql-over-http/),
-otherwise as `application/json` with the statuses clients of this gateway have always seen.
+A refusal is always `application/json`, `{"errors": [{"message": ..., "extensions": {"code":
+...}}]}`, whatever the status and the `Accept` header. A result goes out as
+`application/graphql-response+json` when the client's `Accept` names it, otherwise as
+`application/json` with the statuses clients of this gateway have always seen.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ __all__ = [
     "JSON",
     "error_response",
     "response_media_type",
-    "result_response",
     "unavailable_response",
 ]
 
@@ -56,27 +56,16 @@ def error_response(
     message: str,
     code: str,
     headers: Mapping[str, str] | None = None,
-    *,
-    media_type: str = JSON,
 ) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(orjson.dumps(body), status, headers=headers, media_type=media_type)
+    return Response(orjson.dumps(body), status, headers=headers, media_type=JSON)
 
 
-def unavailable_response(
-    request_id: str, retry_after_s: int, *, media_type: str = JSON
-) -> Response:
+def unavailable_response(request_id: str, retry_after_s: int) -> Response:
     """503 with Retry-After: the database is unreachable or the gateway is full."""
     return error_response(
         503,
         f"Service temporarily unavailable, retry later (request id: {request_id})",
         ErrorCode.UNAVAILABLE,
         {"Retry-After": str(retry_after_s)},
-        media_type=media_type,
     )
-
-
-def result_response(
-    body: bytes, *, status: int, media_type: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    return Response(body, status, headers=headers, media_type=media_type)
