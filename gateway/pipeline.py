@@ -421,7 +421,7 @@ def _graphql_request(payload: object) -> GraphQLRequest | Response:
     if not isinstance(payload, dict):
         return _bad_request("the body must be a JSON object")
     query = payload.get("query")
-    if not isinstance(query, str) or not query.strip():
+    if not isinstance(query, str) or not query:
         return _bad_request("no GraphQL query found in the request: send `query` as a string")
     name = payload.get("operationName")
     if name is not None and not isinstance(name, str):
