@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.datastructures import Headers
 
+from gateway.responses import GRAPHQL_RESPONSE, response_media_type
 from tests.conftest import LiveGateway
 
 AUDIT_DIR = Path(__file__).resolve().parents[1] / "http_audit"
@@ -109,3 +111,23 @@ async def test_every_refusal_is_json_with_a_code(
         assert response.headers["content-type"] == "application/json"
         assert response.json()["errors"][0]["extensions"]["code"]
     assert refusals[0].status_code == 405 and refusals[0].headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "application/json"),
+        ("application/json", "application/json"),
+        ("*/*", "application/json"),
+        ("application/graphql-response+json", "application/graphql-response+json"),
+        ("Application/GraphQL-Response+JSON", "application/graphql-response+json"),
+        ("application/graphql-response+json, application/json;q=0.9", GRAPHQL_RESPONSE),
+        ("application/json, application/graphql-response+json", GRAPHQL_RESPONSE),
+        ("application/graphql-response+json;q=0.5, application/json", "application/json"),
+        ("application/graphql-response+json;q=0", "application/json"),
+        ("application/graphql-response+json;q=x", "application/json"),
+    ],
+)
+def test_response_media_type(accept: str | None, expected: str) -> None:
+    headers = Headers({"accept": accept} if accept is not None else {})
+    assert response_media_type(headers) == expected
