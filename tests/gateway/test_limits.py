@@ -292,6 +292,10 @@ async def test_dev_mode_allows_local_origins(database_url: str) -> None:
             local = await client.options("/graphql", headers={**preflight, "Origin": origin})
             assert local.status_code == 200
             assert local.headers["access-control-allow-origin"] == origin
-        for origin in ("https://evil.example", "http://localhost.evil.example", "https://localhost"):
+        for origin in (
+            "https://evil.example",
+            "http://localhost.evil.example",
+            "https://localhost",
+        ):
             other = await client.options("/graphql", headers={**preflight, "Origin": origin})
             assert "access-control-allow-origin" not in other.headers
