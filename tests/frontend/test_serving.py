@@ -100,7 +100,7 @@ def built_app_static(build: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def test_development_serves_graphiql_to_browsers_and_the_api_to_clients(
-    built_app_static: Path, settings: Settings
+    built_app_static: Path, settings: Settings, clean_sites: None
 ) -> None:
     async with started_app(settings) as app, client_for(app) as client:
         page = await client.get("/graphql", headers={"Accept": "text/html,*/*"})
