@@ -16,24 +16,29 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
-from gateway.auth import Authenticator, AuthError, ScopeMap
+from gateway.auth import Authenticator
 from gateway.cost import KeyCosts
-from gateway.endpoint import GraphQLEndpoint, error_response
 from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
-from gateway.graphql_app import GatewayGraphQL
 from gateway.health import Lifecycle, health_endpoints
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.middleware import RequestContext
+from gateway.pipeline import GraphQLPipeline
 from gateway.ratelimit import RateLimits
+from gateway.responses import error_response
 from gateway.schema import served_schema
 from gateway.settings import Settings
+from gateway.state import RequestState
 from resolvers.auth import Scope
 from resolvers.codes import ErrorCode
 from resolvers.context import Limits
 
-__all__ = ["create_app", "limits_from", "pool_from"]
+__all__ = ["LOCAL_ORIGINS", "create_app", "limits_from", "pool_from"]
 
 log = logging.getLogger("gateway.app")
+
+# Development mode's CORS default when `cors_origins` is empty: a frontend dev server on this
+# machine (Vite on http://localhost:5173 and the like) may call the API.
+LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?"
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -57,13 +62,6 @@ def pool_from(settings: Settings) -> PoolConfig:
 def create_app(settings: Settings) -> Starlette:
     database = Database(settings.require_database_url(), pool_from(settings))
     schema = served_schema(settings)
-    view = GatewayGraphQL(
-        schema,
-        database=database,
-        limits=limits_from(settings),
-        dev=settings.dev,
-        retry_after_s=settings.retry_after_s,
-    )
     authenticator = Authenticator(
         database,
         allow_anonymous=settings.dev,
@@ -78,10 +76,11 @@ def create_app(settings: Settings) -> Starlette:
             "anonymous": settings.rate_limit_anonymous,
         }
     )
-    graphql = GraphQLEndpoint(
-        view,
+    graphql = GraphQLPipeline(
+        schema,
+        database=database,
+        limits=limits_from(settings),
         authenticator=authenticator,
-        scopes=ScopeMap(schema),
         settings=settings,
         rate_limits=rate_limits,
         key_costs=KeyCosts(
@@ -115,22 +114,21 @@ def create_app(settings: Settings) -> Starlette:
 
     async def metrics_endpoint(request: Request) -> Response:
         if not settings.metrics_public:
-            try:
-                principal = await authenticator.authenticate(request.headers.get("authorization"))
-            except AuthError as exc:
-                return error_response(
-                    401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"}
-                )
+            state = RequestState.of(request.scope)
+            principal = await graphql.authenticate(request.scope, state, request.headers)
+            if isinstance(principal, Response):
+                return principal
             if not principal.scopes & {Scope.READ, Scope.ADMIN}:
                 return error_response(403, "metrics need the read scope", ErrorCode.FORBIDDEN)
         return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
     middleware = [Middleware(RequestContext, metrics=metrics, retry_after_s=settings.retry_after_s)]
-    if settings.cors_origins:
+    if settings.cors_origins or settings.dev:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
+                allow_origin_regex=None if settings.cors_origins else LOCAL_ORIGINS,
                 allow_methods=["POST"],
                 allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                 expose_headers=["X-Request-ID", "Retry-After"],
@@ -141,8 +139,9 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route(
                 "/graphql",
+                # Every method reaches the pipeline, which refuses all but POST with JSON; a
+                # browser's GET for HTML gets the GraphiQL page.
                 GraphiQLPage(graphql, FrontendPages(STATIC_DIR)),
-                methods=["GET", "POST"],
             ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

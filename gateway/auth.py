@@ -3,7 +3,7 @@
 `Authenticator` turns an `Authorization: Bearer egw_...` header into a `Principal`. `ScopeMap`
 knows the scope each root field declares (`resolvers.auth.required_scope`), and
 `gateway.analysis` reads which root fields the operation that will execute selects,
-following fragments, before validation. The guard in `gateway.endpoint` answers 401 (missing or bad
+following fragments, before validation. The guard in `gateway.pipeline` answers 401 (missing or bad
 key, with `WWW-Authenticate`) and 403 (missing scope) before any resolver runs, so clients see
 an HTTP status they must not retry. The field permissions stay in place as a second line.
 """

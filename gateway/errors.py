@@ -20,6 +20,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from db.availability import sqlstate_of, unavailable_reason
+from gateway.state import RequestState
 from resolvers.codes import ErrorCode, UserErrorCode
 from resolvers.errors import GatewayError
 
@@ -30,6 +31,13 @@ log = logging.getLogger("gateway.errors")
 
 def _request_id(context: Any) -> str:
     return str(getattr(context, "request_id", "-"))
+
+
+def _state(context: Any) -> RequestState:
+    """The HTTP request's state; a throwaway one when the schema runs outside HTTP (the demo
+    loader, tests on the schema)."""
+    state = getattr(context, "state", None)
+    return state if isinstance(state, RequestState) else RequestState()
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -64,9 +72,7 @@ class ErrorMasking(SchemaExtension):
             return
         context = self.execution_context.context
         result.errors = [self._process(error, context) for error in errors]
-        state = getattr(context, "state", None)
-        if isinstance(state, dict):
-            state["graphql_errors"] = len(errors)
+        _state(context).graphql_errors = len(errors)
 
     def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
         original = error.original_error
@@ -83,12 +89,11 @@ class ErrorMasking(SchemaExtension):
                 extensions={"code": original.code},
             )
         request_id = _request_id(context)
-        state = getattr(context, "state", None)
+        state = _state(context)
         reason = unavailable_reason(original)
         if reason is not None:
-            self._mark_unavailable(context)
-            if isinstance(state, dict):
-                state["db_error"] = reason
+            state.unavailable = True  # the whole response becomes 503 + Retry-After
+            state.db_error = reason
             log.warning(
                 "database unavailable (%s): %s",
                 reason,
@@ -102,8 +107,8 @@ class ErrorMasking(SchemaExtension):
                 extensions={"code": ErrorCode.UNAVAILABLE, "requestId": request_id},
             )
         sqlstate = sqlstate_of(original)
-        if isinstance(state, dict) and sqlstate is not None:
-            state["db_error"] = sqlstate
+        if sqlstate is not None:
+            state.db_error = sqlstate
         if sqlstate is not None and sqlstate.startswith("22"):
             # Data exception: a value the resolvers let through but PostgreSQL refuses (a NUL
             # character in a string, a timestamp out of its range). The caller's input, not an
@@ -131,11 +136,3 @@ class ErrorMasking(SchemaExtension):
             path=error.path,
             extensions={"code": ErrorCode.INTERNAL_ERROR, "requestId": request_id},
         )
-
-    @staticmethod
-    def _mark_unavailable(context: Any) -> None:
-        response = getattr(context, "response", None)
-        if response is None:
-            return  # executed outside HTTP (demo loader, tests on the schema)
-        response.status_code = 503
-        response.headers["Retry-After"] = str(getattr(context, "retry_after_s", 5))

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from db.engine import Database
 from db.health import check_durability
 from gateway.settings import Settings
+from gateway.state import RequestState
 
 __all__ = ["Lifecycle", "health_endpoints"]
 
@@ -47,7 +48,7 @@ def health_endpoints(
                     lifecycle.started = True
                 durability = await check_durability(database)
         except Exception as exc:
-            request.state.db_error = "readiness"
+            RequestState.of(request.scope).db_error = "readiness"
             log.warning("readiness: database unavailable: %s", type(exc).__name__)
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         if settings.require_durability and not durability.safe:

@@ -2,7 +2,7 @@
 aliases (fragment spreads multiplied, CVE-2026-47707) and root fields, which the endpoint
 checks with one linear walk before validation (`gateway.analysis`). Each rejects the whole
 document with a message naming the limit; none runs a resolver. The point budget per request
-lives in `resolvers.context.Budget`, the body size limit in `gateway.endpoint`; docs/limits.md
+lives in `resolvers.context.Budget`, the body size limit in `gateway.pipeline`; docs/limits.md
 lists them all.
 """
 

@@ -49,21 +49,32 @@ log = logging.getLogger("gateway.metrics")
 
 
 class PoolCollector(Collector):
-    """Pool usage read at scrape time."""
+    """Pool usage read at scrape time, every gauge a count of connections (never negative).
+
+    SQLAlchemy's `overflow()` is the number of open connections minus `pool_size`, so it is
+    negative until the pool has filled once; the gauges report open connections split into
+    checked out and idle, and the overflow clamped at zero (docs/operations.md)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         pool = self.database.engine.pool
-        for name, doc, read in (
-            ("db_pool_size", "Connections the pool keeps.", "size"),
-            ("db_pool_checked_out", "Connections in use.", "checkedout"),
-            ("db_pool_overflow", "Connections above the pool size.", "overflow"),
+        counters = [getattr(pool, name, None) for name in ("size", "checkedout", "checkedin")]
+        if not all(callable(c) for c in counters):
+            return  # a pool without counters (NullPool in tests of the embedded database)
+        size, checked_out, idle = (max(0, int(c())) for c in counters)  # type: ignore[misc]
+        for name, doc, value in (
+            ("db_pool_size", "Connections the pool keeps (pool_size).", size),
+            ("db_pool_checked_out", "Open connections in use.", checked_out),
+            ("db_pool_idle", "Open connections waiting in the pool.", idle),
+            (
+                "db_pool_overflow",
+                "Open connections above pool_size (0 while the pool has not filled).",
+                max(0, checked_out + idle - size),
+            ),
         ):
-            value = getattr(pool, read, None)
-            if callable(value):
-                yield GaugeMetricFamily(name, doc, value=float(value()))
+            yield GaugeMetricFamily(name, doc, value=float(value))
 
 
 class GatewayMetrics:

@@ -11,16 +11,15 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.availability import unavailable_reason
-from gateway.analysis import Operation
-from gateway.endpoint import error_response
 from gateway.metrics import ROUTES, GatewayMetrics
+from gateway.responses import error_response, unavailable_response
+from gateway.state import RequestState
 from resolvers.codes import ErrorCode
 
 __all__ = ["RequestContext", "request_id_from"]
@@ -49,8 +48,8 @@ class RequestContext:
             return
         started = time.perf_counter()
         request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        state = RequestState.of(scope)
+        state.request_id = request_id
         status = 500
         response_started = False
 
@@ -65,7 +64,7 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
-            if not response_started and state.get("disconnected"):
+            if not response_started and state.disconnected:
                 status = 499  # the client left before its request arrived
         except asyncio.CancelledError:
             if not response_started:
@@ -74,14 +73,9 @@ class RequestContext:
         except Exception as exc:
             reason = unavailable_reason(exc)
             if reason is not None:
-                state["db_error"] = reason
+                state.db_error = reason
                 log.warning("database unavailable (%s): %s", reason, type(exc).__name__)
-                response = error_response(
-                    503,
-                    f"Service temporarily unavailable, retry later (request id: {request_id})",
-                    ErrorCode.UNAVAILABLE,
-                    {"Retry-After": str(self.retry_after_s)},
-                )
+                response = unavailable_response(request_id, self.retry_after_s)
             else:
                 log.error("unhandled error", exc_info=exc)
                 response = error_response(
@@ -94,20 +88,20 @@ class RequestContext:
             self._record(scope, state, status, duration)
             structlog.contextvars.unbind_contextvars("request_id")
 
-    def _record(self, scope: Scope, state: dict[str, Any], status: int, duration: float) -> None:
+    def _record(self, scope: Scope, state: RequestState, status: int, duration: float) -> None:
         path = scope.get("path", "")
         route = path if path in ROUTES else "other"
         method = scope.get("method", "")
         self.metrics.http_requests.labels(route, method, str(status)).inc()
         self.metrics.http_duration.labels(route).observe(duration)
-        if (reason := state.get("db_error")) is not None:
-            self.metrics.db_errors.labels(str(reason)).inc()
-        if (rule := state.get("rate_limited")) is not None:
-            self.metrics.rate_limited.labels(str(rule)).inc()
-        if (refused := state.get("refused")) is not None:
-            self.metrics.refused.labels(str(refused)).inc()
-        operation: Operation | None = state.get("operation")
-        rows: dict[str, int] | None = state.get("rows")
+        if state.db_error is not None:
+            self.metrics.db_errors.labels(state.db_error).inc()
+        if state.rate_limited is not None:
+            self.metrics.rate_limited.labels(state.rate_limited).inc()
+        if state.refused is not None:
+            self.metrics.refused.labels(state.refused).inc()
+        operation = state.operation
+        rows = state.rows
         if route == "/graphql" and method == "POST":
             outcome = _outcome(status, state)
             kind = operation.kind if operation else "unknown"
@@ -122,25 +116,25 @@ class RequestContext:
                 "path": path,
                 "status": status,
                 "duration_ms": round(duration * 1000, 2),
-                "key_id": state.get("key_id"),
+                "key_id": state.key_id,
                 "operation": operation.name[:100] if operation and operation.name else None,
                 "operation_type": operation.kind if operation else None,
                 "rows": rows or None,
-                "db_error": state.get("db_error"),
-                "refused": state.get("refused"),
+                "db_error": state.db_error,
+                "refused": state.refused,
             },
         )
 
 
-def _outcome(status: int, state: dict[str, Any]) -> str:
-    if "outcome" in state:
-        return str(state["outcome"])
+def _outcome(status: int, state: RequestState) -> str:
+    if state.outcome is not None:
+        return state.outcome
     if status == 503:
         return "unavailable"
     if status >= 500:
         return "error"
     if status >= 400:
         return "rejected"
-    if state.get("graphql_errors"):
+    if state.graphql_errors:
         return "error"
     return "ok"

@@ -78,7 +78,9 @@ class Settings(BaseSettings):
 
     # Access and exposure.
     cors_origins: list[str] = Field(
-        default_factory=list, description='Allowed browser origins, JSON list: ["https://a"].'
+        default_factory=list,
+        description='Allowed browser origins, JSON list: ["https://a"]. Empty in dev mode: '
+        "http://localhost:* and http://127.0.0.1:*.",
     )
     metrics_public: bool = Field(
         default=False, description="Serve /metrics without a key (only on a private network)."

@@ -6,8 +6,10 @@ docs/plausibility.md).
                     `errors[].extensions.code` when a query argument is refused
     WarningCode     a result is odd but returned unchanged: `warnings[].code`
 
-The GraphQL fields stay `String` (clients see the same responses); the meanings are written into
-the schema's descriptions by `describe`.
+`KpiWarning.code` is the GraphQL enum `WarningCode` (its values serialise as their names, so the
+JSON is unchanged). `UserError.code` stays a `String`: `storeSiteKpi` reports its KPI read's
+refusals there, which include `ErrorCode` values (BUDGET_EXCEEDED, NOT_FOUND, COST_LIMITED). The
+meanings are written into the schema's descriptions by `describe`.
 """
 
 from __future__ import annotations
@@ -31,10 +33,18 @@ class _Code(enum.StrEnum):
 
 
 class ErrorCode(_Code):
-    BAD_REQUEST = "BAD_REQUEST", "invalid Content-Length, body not JSON, or a batch"
+    BAD_REQUEST = (
+        "BAD_REQUEST",
+        "invalid Content-Length, body not a JSON object, a batch, or no `query` string",
+    )
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED", "the document is not valid GraphQL syntax"
+    GRAPHQL_VALIDATION_FAILED = (
+        "GRAPHQL_VALIDATION_FAILED",
+        "the document does not validate against the schema",
+    )
     UNAUTHENTICATED = "UNAUTHENTICATED", "missing, malformed, unknown, revoked or expired key"
     FORBIDDEN = "FORBIDDEN", "the key lacks the scope the operation needs"
-    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", "an HTTP method other than POST or GET"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", "an HTTP method other than POST (GET is refused)"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE", "request body above the caller's limit"
     UNSUPPORTED_MEDIA = "UNSUPPORTED_MEDIA", "not Content-Type: application/json"
     RATE_LIMITED = "RATE_LIMITED", "a rate limit was reached; retry after Retry-After"

@@ -13,6 +13,9 @@ from resolvers.codes import WarningCode, describe
 __all__ = ["KpiWarning", "WarningLevel"]
 
 
+strawberry.enum(WarningCode, description="Codes of `KpiWarning.code` (docs/plausibility.md).")
+
+
 @strawberry.enum(description="WARNING: unusual but possible. ERROR: almost surely a data error.")
 class WarningLevel(enum.Enum):
     WARNING = "WARNING"
@@ -21,7 +24,7 @@ class WarningLevel(enum.Enum):
 
 @strawberry.type(description="Something a result's reader must know; the value is not altered.")
 class KpiWarning:
-    code: str = strawberry.field(
+    code: WarningCode = strawberry.field(
         description=describe("Stable code of the rule (docs/plausibility.md):", WarningCode)
     )
     level: WarningLevel

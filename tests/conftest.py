@@ -124,6 +124,12 @@ async def clean_db(admin_sql: asyncpg.Pool) -> None:
     await admin_sql.execute("TRUNCATE samples, series, sites, rollup_pending RESTART IDENTITY")
 
 
+@pytest.fixture
+async def clean_sites(admin_sql: asyncpg.Pool) -> None:
+    """No sites: for tests that list them (other areas' tests leave theirs behind)."""
+    await admin_sql.execute("TRUNCATE sites RESTART IDENTITY")
+
+
 @pytest.fixture(scope="session")
 async def rollup_views(admin_sql: asyncpg.Pool) -> list[str]:
     """TimescaleDB continuous aggregates of `samples` (none on plain PostgreSQL). The

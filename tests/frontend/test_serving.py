@@ -101,7 +101,7 @@ def built_app_static(build: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def test_development_serves_graphiql_to_browsers_and_the_api_to_clients(
-    built_app_static: Path, settings: Settings
+    built_app_static: Path, settings: Settings, clean_sites: None
 ) -> None:
     async with started_app(settings) as app, client_for(app) as client:
         page = await client.get("/graphql", headers={"Accept": "text/html,*/*"})
@@ -142,9 +142,10 @@ async def test_production_serves_the_dashboard_and_graphiql_without_introspectio
             assert ide.status_code == 200 and ide.text == GRAPHIQL
             assert ide.headers["Cache-Control"] == "no-cache"
             _has_security_headers(ide)
-        # A GET without text/html goes to the API, which asks for a key and refuses GET queries.
+        # A GET without text/html goes to the API, which refuses every GET (405, JSON body)
+        # before it looks at a key.
         api_get = await client.get("/graphql", params={"query": SITE_FROM_URL})
-        assert api_get.status_code == 401
+        assert api_get.status_code == 405 and api_get.json()["errors"]
         api_get = await client.get("/graphql", params={"query": SITE_FROM_URL}, headers=every_scope)
         assert api_get.status_code in (400, 405)
         # The page's API calls need a key: 401 without one (the page then asks for it).

@@ -280,3 +280,25 @@ async def test_cors_only_for_configured_origins(database_url: str, origins: list
 
 def test_documents_here_parse() -> None:
     parse(_kinds_document(2000), max_tokens=2000)
+
+
+async def test_dev_mode_allows_local_origins(database_url: str) -> None:
+    """A frontend dev server on this machine (Vite on localhost:5173) may call the API in
+    development mode without configuring `cors_origins`; other origins may not."""
+    settings: Settings = settings_for(database_url, env="dev")
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    async with running_app(settings) as (_, client):
+        for origin in ("http://localhost:5173", "http://127.0.0.1:8080", "http://localhost"):
+            local = await client.options("/graphql", headers={**preflight, "Origin": origin})
+            assert local.status_code == 200
+            assert local.headers["access-control-allow-origin"] == origin
+        for origin in (
+            "https://evil.example",
+            "http://localhost.evil.example",
+            "https://localhost",
+        ):
+            other = await client.options("/graphql", headers={**preflight, "Origin": origin})
+            assert "access-control-allow-origin" not in other.headers

@@ -97,6 +97,9 @@ async def test_metrics_match_rows_ingested(
     newest = (START + timedelta(hours=499)).timestamp()
     assert after[("series_last_timestamp_seconds", (("series", "obs:a"),))] == newest
     assert ("db_pool_size", ()) in after and ("db_pool_checked_out", ()) in after
+    pool = {name: v for (name, _), v in after.items() if name.startswith("db_pool_")}
+    assert set(pool) == {"db_pool_size", "db_pool_checked_out", "db_pool_idle", "db_pool_overflow"}
+    assert min(pool.values()) >= 0  # SQLAlchemy's own overflow() reads -pool_size at first
     requests = (
         "http_requests_total",
         (("method", "POST"), ("route", "/graphql"), ("status", "200")),

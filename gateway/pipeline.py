@@ -1,0 +1,435 @@
+"""The /graphql pipeline: HTTP checks, then parse, validate and execute, in one place
+(docs/architecture.md walks through it stage by stage).
+
+Stages, each a method below, each either passing on or ending the request with a response
+from `gateway.responses`:
+
+    (method)       POST only (405)
+    authenticate   credentials (401, 503 if the key store is down)
+    read_request   media type (415), body size (413) and time (408), JSON
+                   object with a string `query` (400); persisted queries would resolve a
+                   document id here (issue 12)
+    analyse        one linear walk of the document: limits, fragment cycles and the operation
+                   that will execute (400, `gateway.analysis`)
+    authorize      scopes of the operation's root fields (403)
+    throttle       rate limits (429), then the key's cost window (429)
+    admit          a free slot among the /graphql requests being served (503)
+    execute        strawberry's schema: parse, validate, execute (the resolvers' context)
+    respond        the result as JSON in the media type the client accepts
+
+Subscriptions (WebSocket) would enter at `__call__` with `scope["type"] == "websocket"`, run
+`authenticate`, `analyse` and `authorize` per subscribe message, and use `schema.subscribe`
+instead of `execute`. What each stage learns goes into the request's `RequestState`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import orjson
+import strawberry
+from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from strawberry.http import process_result
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from db.availability import unavailable_reason
+from db.engine import Database
+from gateway.analysis import DocumentRefused, analyse_document, select_operation
+from gateway.auth import Authenticator, AuthError, ScopeMap
+from gateway.cost import KeyCosts
+from gateway.limits import document_limits
+from gateway.ratelimit import RateLimits
+from gateway.responses import (
+    GRAPHQL_RESPONSE,
+    error_response,
+    response_media_type,
+    unavailable_response,
+)
+from gateway.settings import Settings
+from gateway.state import RequestState
+from resolvers.auth import Principal, Scope as AuthScope
+from resolvers.codes import ErrorCode, UserErrorCode
+from resolvers.context import Context, Limits
+
+__all__ = ["GatewayContext", "GraphQLPipeline", "GraphQLRequest"]
+
+log = logging.getLogger("gateway.pipeline")
+
+_EXECUTABLE = {OperationType.QUERY, OperationType.MUTATION}
+
+
+@dataclass
+class GatewayContext(Context):
+    """The resolvers' context plus the request's state, which the error masking extension
+    fills in (database outages, error count)."""
+
+    state: RequestState = field(default_factory=RequestState)
+
+
+@dataclass(frozen=True)
+class GraphQLRequest:
+    query: str
+    variables: dict[str, object] | None
+    operation_name: str | None
+    extensions: dict[str, object] | None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body arrived: nothing to answer."""
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, or _BodyTooLarge as soon as more than `limit` bytes have arrived."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"ip:{client[0]}" if client else "ip:unknown"
+
+
+def _bad_request(message: str, code: str = ErrorCode.BAD_REQUEST) -> Response:
+    return error_response(400, message, code)
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    """The code of an error raised before execution: parse, validation, variable coercion."""
+    if isinstance(error, GraphQLSyntaxError):
+        return ErrorCode.GRAPHQL_PARSE_FAILED
+    if error.message.startswith("Variable '$"):
+        return UserErrorCode.BAD_USER_INPUT  # graphql-core's variable coercion messages
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED
+
+
+def _with_codes(errors: list[GraphQLError]) -> None:
+    """Every error carries `extensions.code`; those raised before execution (no path) get
+    theirs here. Resolver errors have theirs from the error masking extension."""
+    for error in errors:
+        if error.path is None and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": _request_error_code(error)}
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Parse, validation or variable-coercion failure: nothing executed, so no error has a
+    path and there is no data."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+class GraphQLPipeline:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        database: Database,
+        limits: Limits,
+        authenticator: Authenticator,
+        settings: Settings,
+        rate_limits: RateLimits | None = None,
+        key_costs: KeyCosts | None = None,
+    ) -> None:
+        self.schema = schema
+        self.database = database
+        self.limits = limits
+        self.authenticator = authenticator
+        self.scopes = ScopeMap(schema)
+        self.settings = settings
+        self.rate_limits = rate_limits or RateLimits({})
+        self.key_costs = key_costs or KeyCosts(
+            None, max_expensive=1 << 30, expensive_points=settings.max_request_points
+        )
+        self.document_limits = document_limits(settings)
+        self.serving = 0  # /graphql requests past the checks and not yet answered
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(scope, receive)
+        if response is not None:  # None: the client is gone
+            await response(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive) -> Response | None:
+        state = RequestState.of(scope)
+        headers = Headers(scope=scope)
+        if scope["method"] != "POST":
+            # No GET: a cross-site link or <img> could run queries with credentials the browser
+            # holds. The IDE page for browsers is served in front of this (gateway.frontend).
+            return error_response(
+                405,
+                "send GraphQL requests with POST (GET is not served)",
+                ErrorCode.METHOD_NOT_ALLOWED,
+                {"Allow": "POST"},
+            )
+        principal = await self.authenticate(scope, state, headers)
+        if isinstance(principal, Response):
+            return principal
+        request = await self.read_request(receive, state, headers, principal)
+        if not isinstance(request, GraphQLRequest):
+            return request
+        refused = (
+            self.analyse(state, request)
+            or self.authorize(state, principal)
+            or await self.throttle(scope, state, principal)
+            or self.admit(state)
+        )
+        if refused is not None:
+            return refused
+        self.serving += 1
+        try:
+            result = await self.execute(state, principal, request)
+        finally:
+            self.serving -= 1
+        if isinstance(result, Response):
+            return result
+        return self.respond(state, result, response_media_type(headers))
+
+    # -- stages ----------------------------------------------------------------------------
+
+    async def authenticate(
+        self, scope: Scope, state: RequestState, headers: Headers
+    ) -> Principal | Response:
+        """The caller's principal, or 401 (failed attempts count against the client's address
+        when rate limits are on) or 503. /metrics uses this check too."""
+        try:
+            principal = await self.authenticator.authenticate(headers.get("authorization"))
+        except AuthError as exc:
+            if limited := await self._rate_limited(state, "anonymous", _client_ip(scope)):
+                return limited
+            challenge = 'Bearer realm="energy-gateway"'
+            if exc.presented:
+                challenge += ', error="invalid_token"'
+            state.outcome = "unauthenticated"
+            return error_response(
+                401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": challenge}
+            )
+        except Exception as exc:
+            if (reason := unavailable_reason(exc)) is None:
+                raise
+            state.db_error = reason
+            state.outcome = "unavailable"
+            log.warning("database unavailable during key lookup: %s", reason)
+            return unavailable_response(state.request_id, self.settings.retry_after_s)
+        state.principal = principal
+        return principal
+
+    async def read_request(
+        self,
+        receive: Receive,
+        state: RequestState,
+        headers: Headers,
+        principal: Principal,
+    ) -> GraphQLRequest | Response | None:
+        """The request, read once: a JSON object, bounded in size and time."""
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return error_response(
+                415,
+                "send the request as Content-Type: application/json",
+                ErrorCode.UNSUPPORTED_MEDIA,
+            )
+        limit = self._body_limit(principal)
+        too_large = error_response(
+            413, f"request body larger than {limit} bytes", ErrorCode.PAYLOAD_TOO_LARGE
+        )
+        try:
+            if int(headers.get("content-length", "0")) > limit:
+                return too_large
+        except ValueError:
+            return _bad_request("invalid Content-Length")
+        try:
+            async with asyncio.timeout(self.settings.body_timeout_s):
+                body = await _read_body(receive, limit)
+        except _BodyTooLarge:
+            return too_large
+        except _ClientGone:
+            state.outcome = "disconnected"
+            state.disconnected = True
+            return None
+        except TimeoutError:
+            state.outcome = state.refused = "body_timeout"
+            log.warning("refused: body not received within %s s", self.settings.body_timeout_s)
+            return error_response(
+                408,
+                f"the request body did not arrive within {self.settings.body_timeout_s:g} s",
+                ErrorCode.REQUEST_TIMEOUT,
+                {"Connection": "close"},
+            )
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _bad_request("the body is not valid JSON")
+        if isinstance(payload, list):
+            return _bad_request("batched operations are not supported")
+        return _graphql_request(payload)
+
+    def analyse(self, state: RequestState, request: GraphQLRequest) -> Response | None:
+        """Limits and the operation that will execute, before validation. A document that
+        does not parse passes: `execute` reports the syntax error before anything runs."""
+        try:
+            analysis = analyse_document(request.query, self.document_limits)
+            if analysis is not None:
+                state.operation = select_operation(analysis, request.operation_name)
+        except DocumentRefused as refused:
+            state.outcome = "rejected"
+            return _bad_request(str(refused), refused.code)
+        return None
+
+    def authorize(self, state: RequestState, principal: Principal) -> Response | None:
+        """403 unless the key holds the scope of every root field the operation selects."""
+        operation = state.operation
+        if operation is None:
+            return None
+        missing = self.scopes.needed(operation.kind, operation.root_fields) - principal.scopes
+        if not missing:
+            return None
+        wanted = ", ".join(sorted(s.value for s in missing))
+        state.outcome = "forbidden"
+        return error_response(
+            403, f"this operation needs the scope(s): {wanted}", ErrorCode.FORBIDDEN
+        )
+
+    async def throttle(
+        self, scope: Scope, state: RequestState, principal: Principal
+    ) -> Response | None:
+        """The rate limit of the request's rule, then the key's cost window."""
+        if self.rate_limits.enabled:
+            if principal.key_id is None:
+                rule, identity = "anonymous", _client_ip(scope)
+            else:
+                ingests = state.operation is not None and "ingest" in state.operation.root_fields
+                rule, identity = ("ingest" if ingests else "requests"), principal.key_id
+            if limited := await self._rate_limited(state, rule, identity):
+                return limited
+        if principal.key_id is None:
+            return None
+        wait = self.key_costs.retry_after_s(principal.key_id)
+        if wait is None:
+            return None
+        state.outcome = "rate_limited"
+        state.refused = "key_cost"
+        return error_response(
+            429,
+            f"this key has spent its points for the current window; retry in {wait} s",
+            ErrorCode.COST_LIMITED,
+            {"Retry-After": str(wait)},
+        )
+
+    def admit(self, state: RequestState) -> Response | None:
+        """503 when `max_graphql_requests` are already being served; /healthz, /readyz and
+        /metrics do not count."""
+        if self.serving < self.settings.max_graphql_requests:
+            return None
+        state.outcome = state.refused = "overloaded"
+        log.warning("refused: %d /graphql requests already served", self.serving)
+        return unavailable_response(state.request_id, self.settings.retry_after_s)
+
+    async def execute(
+        self, state: RequestState, principal: Principal, request: GraphQLRequest
+    ) -> ExecutionResult | Response:
+        account = self.key_costs.account(principal.key_id) if principal.key_id else None
+        state.account = account
+        context = GatewayContext(
+            database=self.database,
+            limits=self.limits,
+            principal=principal,
+            request_id=state.request_id,
+            ingested=state.rows,  # the resolvers tally ingest outcomes for the log/metrics
+            account=account,
+            state=state,
+        )
+        try:
+            return await self.schema.execute(
+                request.query,
+                variable_values=request.variables,
+                context_value=context,
+                operation_name=request.operation_name,
+                allowed_operation_types=_EXECUTABLE,
+                operation_extensions=request.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            state.outcome = "rejected"
+            return _bad_request(exc.as_http_error_reason("POST"))
+        finally:
+            if account is not None:
+                account.close()
+                if account.refused:
+                    state.refused = account.refused
+
+    def respond(self, state: RequestState, result: ExecutionResult, media_type: str) -> Response:
+        """200 with the result; 503 + Retry-After when a resolver met a database outage. With
+        `application/graphql-response+json`, a request error (nothing executed) is a 400
+        without `data`, as GraphQL over HTTP specifies; `application/json` keeps 200."""
+        _with_codes(result.errors or [])
+        body = process_result(result)
+        status = 200
+        headers: dict[str, str] = {}
+        if state.unavailable:
+            status = 503
+            headers["Retry-After"] = str(self.settings.retry_after_s)
+        elif media_type == GRAPHQL_RESPONSE and _is_request_error(result):
+            status = 400
+            body.pop("data", None)
+        return Response(orjson.dumps(body), status, headers=headers, media_type=media_type)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _rate_limited(self, state: RequestState, rule: str, identity: str) -> Response | None:
+        if not self.rate_limits.enabled:
+            return None
+        refusal = await self.rate_limits.hit(rule, identity)
+        if refusal is None:
+            return None
+        state.outcome = "rate_limited"
+        state.rate_limited = rule
+        return error_response(
+            429,
+            f"rate limit of {refusal.limit} per window reached for '{rule}'; "
+            f"retry in {refusal.retry_after_s} s",
+            ErrorCode.RATE_LIMITED,
+            refusal.headers(),
+        )
+
+    def _body_limit(self, principal: Principal) -> int:
+        if AuthScope.INGEST in principal.scopes:
+            return max(self.settings.max_ingest_body_bytes, self.settings.max_body_bytes)
+        return self.settings.max_body_bytes
+
+
+def _graphql_request(payload: object) -> GraphQLRequest | Response:
+    """The GraphQL-over-HTTP request parameters, each of its type, or 400."""
+    if not isinstance(payload, dict):
+        return _bad_request("the body must be a JSON object")
+    query = payload.get("query")
+    if not isinstance(query, str) or not query:
+        return _bad_request("no GraphQL query found in the request: send `query` as a string")
+    name = payload.get("operationName")
+    if name is not None and not isinstance(name, str):
+        return _bad_request("`operationName` must be a string")
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        return _bad_request("`variables` must be an object")
+    extensions = payload.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        return _bad_request("`extensions` must be an object")
+    return GraphQLRequest(query, variables, name, extensions)
