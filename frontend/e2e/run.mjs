@@ -105,6 +105,125 @@ check("an unknown site lists the sites there are", async (page) => {
   await page.getByTestId("kpi-production").waitFor();
 });
 
+// Forecasts (FORECASTS=1): the test has issued the demo site's PV and load forecasts at noon
+// before the 25-hour day (tests/frontend/test_browser.py), so the day has them, latest and D+1.
+if (process.env.FORECASTS) {
+  check("site DST day: the forecast overlay draws what the API returns, and toggles", async (page) => {
+    await page.goto(`${BASE}/site/demo?${q({ ...DST_DAY, every: "PT1H" })}`);
+    await drawn(page, "chart-site-energy");
+    const overlay = page.getByTestId("forecast-overlay");
+    await overlay.waitFor({ timeout: 20_000 });
+    const model = await overlay.getAttribute("data-model");
+    const keys = (await overlay.getAttribute("data-series")).split(",");
+    assert.deepEqual(keys.sort(), [`forecast:demo:load:power:${model}`, `forecast:demo:pv:power:${model}`]);
+    // The same buckets as the bars, each fully covered by the 48-hour forecast.
+    const data = await api(
+      `query($from: DateTime!, $to: DateTime!) { series(key: "${keys[1]}") {
+        energy(from: $from, to: $to, every: "PT1H", timezone: "Europe/Berlin") { kwh coverage } } }`,
+      DST_DAY,
+    );
+    assert.equal(data.series.energy.kwh.length, 25);
+    assert.ok(data.series.energy.coverage.every((c) => c === 1), "the forecast covers the day");
+    assert.equal(Number(await overlay.getAttribute("data-points")), 25);
+    await page.waitForSelector('[data-testid="chart-site-energy"][data-drawn="true"]');
+    const legend = page.getByTestId("chart-site-energy").locator(".u-legend");
+    assert.match(await legend.innerText(), /PV forecast[\s\S]*Load forecast/);
+    // The D+1 series of the same issue: as many buckets again, dotted.
+    await page.getByTestId("forecast-day-ahead").check();
+    await page.waitForFunction(() => document.querySelector('[data-testid="forecast-overlay"]').dataset.series.split(",").length === 4);
+    await drawn(page, "chart-site-energy");
+    assert.match(await legend.innerText(), /PV forecast \(D\+1\)/);
+    await page.screenshot({ path: join(SHOTS, "site-forecast.png"), fullPage: true });
+    await page.getByTestId("forecast-toggle").uncheck();
+    await page.waitForSelector('[data-testid="forecast-overlay"][data-model=""]');
+    await drawn(page, "chart-site-energy");
+    assert.doesNotMatch(await legend.innerText(), /forecast/);
+  });
+
+}
+
+if (process.env.FORECASTS && process.env.SCENARIOS) {
+  check("a site without forecasts: no overlay, no error", async (page) => {
+    const requests = [];
+    page.on("requestfinished", (r) => new URL(r.url()).pathname === "/graphql" && requests.push(r));
+    // A scenario's site: its own PV and load series, which nothing forecasts.
+    await page.goto(`${BASE}/site/scenario:${process.env.SCENARIOS.split(",")[0]}?${q({ ...WEEK, every: "P1D" })}`);
+    await drawn(page, "chart-site-energy");
+    // Sites, KPIs, then the (empty) forecasts after the first draw.
+    await page.waitForFunction(() => performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/graphql")).length >= 3);
+    await page.waitForLoadState("networkidle");
+    assert.equal(requests.length, 3);
+    assert.equal(await page.getByTestId("forecast-overlay").count(), 0);
+    assert.equal(await page.locator('[role="alert"]').count(), 0);
+  });
+}
+
+// Scenarios (SCENARIOS=<done>,<failed>): computed by the scenario service before the run.
+if (process.env.SCENARIOS) {
+  const [done, failed] = process.env.SCENARIOS.split(",");
+  check("scenario: linked from its site; KPIs next to the base site's, as the API gives them", async (page) => {
+    await page.goto(`${BASE}/site/demo?${q({ ...WEEK, every: "P1D" })}`);
+    await page.getByTestId(`scenario-link-${done}`).click();
+    await page.waitForURL((u) => u.pathname === `/scenario/${done}`);
+    assert.equal(await page.getByTestId("scenario-status").getAttribute("data-value"), "DONE");
+    await page.getByTestId("scenario-comparison").waitFor();
+    const { scenario } = await api(`{ scenario(key: "${done}") { from to site { key } } }`);
+    const kpis = (key) => `site(key: "${key}") { kpis(from: $from, to: $to, every: "P1D") { total { ${KPIS.join(" ")} coverage priceCoverage intensityCoverage } } }`;
+    const data = await api(
+      `query($from: DateTime!, $to: DateTime!) { what: ${kpis(scenario.site.key)} base: ${kpis("demo")} }`,
+      { from: scenario.from, to: scenario.to },
+    );
+    const number = (text) => (text === "" ? null : Number(text));
+    for (const name of KPIS) {
+      const row = page.getByTestId(`scenario-kpi-${name}`);
+      assert.equal(number(await row.getAttribute("data-value")), data.what.kpis.total[name], `scenario ${name}`);
+      assert.equal(number(await row.getAttribute("data-base-value")), data.base.kpis.total[name], `base ${name}`);
+    }
+    assert.equal(Number(await page.getByTestId("scenario-coverage-autarky").getAttribute("data-value")), data.what.kpis.total.coverage);
+    assert.equal(Number(await page.getByTestId("base-coverage-importCost").getAttribute("data-value")), data.base.kpis.total.priceCoverage);
+    // A 10 kWh battery raises autarky: the difference is shown in percentage points.
+    const autarky = page.getByTestId("scenario-kpi-autarky");
+    assert.ok(data.what.kpis.total.autarky > data.base.kpis.total.autarky);
+    assert.match(await autarky.locator("td").last().innerText(), /^\+\d+[.,]\d pp$/);
+    await page.screenshot({ path: join(SHOTS, "scenario.png"), fullPage: true });
+  });
+
+  // The gateway serves index.html for /site/..., /market/... and /series but not yet for
+  // /scenario/... (gateway/frontend.py): the view is entered from the dashboard, as by a link.
+  const openScenario = async (page, key) => {
+    if (!page.url().startsWith(BASE)) {
+      await page.goto(`${BASE}/site/demo?${q({ ...WEEK, every: "P1D" })}`);
+      await page.getByTestId("view-site").waitFor();
+    }
+    await page.evaluate((url) => (history.pushState(null, "", url), dispatchEvent(new PopStateEvent("popstate"))), `/scenario/${encodeURIComponent(key)}`);
+  };
+
+  check("scenario states: FAILED with its message, PENDING, unknown", async (page) => {
+    await openScenario(page, failed);
+    const status = page.getByTestId("scenario-status");
+    await page.waitForSelector('[data-testid="scenario-status"][data-value="FAILED"]');
+    assert.match(await status.innerText(), /cover/);
+    assert.equal(await page.getByTestId("scenario-comparison").count(), 0);
+    // A changed input makes the scenario pending again until the service has run.
+    const change = `mutation { upsertScenario(input: { key: "${failed}", site: "demo", from: "2024-02-01T00:00:00+01:00",
+      to: "2024-02-08T00:00:00+01:00" }) { scenario { status } userErrors { code } } }`;
+    const response = await fetch(`${BASE}/graphql`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${process.env.INGEST_KEY}` },
+      body: JSON.stringify({ query: change }),
+    });
+    assert.equal((await response.json()).data.upsertScenario.scenario.status, "PENDING");
+    await openScenario(page, "nope");
+    assert.match(await page.getByTestId("empty").innerText(), /no scenario “nope”/);
+    await openScenario(page, failed);
+    await page.waitForSelector('[data-testid="scenario-status"][data-value="PENDING"]');
+    assert.match(await page.getByTestId("scenario-inputs").innerText(), /2024/);
+    await page.getByTestId("scenario-refresh").click();
+    await page.waitForSelector('[data-testid="scenario-status"][data-value="PENDING"]');
+    await page.screenshot({ path: join(SHOTS, "scenario-pending.png"), fullPage: true });
+  });
+}
+
 check("market week: price, generation and intensity charts", async (page) => {
   await page.goto(`${BASE}/market/DE-LU?${q(WEEK)}`);
   // 169 hours, and the quarter-hours between them on the same axis.

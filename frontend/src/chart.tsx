@@ -19,6 +19,8 @@ export interface ChartProps {
   /** Called with the selected x range (epoch ms) after a drag selection. */
   onZoom?: (from: number, to: number) => void;
   scales?: uPlot.Scales;
+  /** Called after each paint (e.g. to start requests that should not delay the first one). */
+  onDrawn?: () => void;
 }
 
 export function Chart(props: ChartProps) {
@@ -26,6 +28,8 @@ export function Chart(props: ChartProps) {
   const plot = useRef<uPlot | null>(null);
   const onZoom = useRef(props.onZoom);
   onZoom.current = props.onZoom;
+  const onDrawn = useRef(props.onDrawn);
+  onDrawn.current = props.onDrawn;
 
   useEffect(() => {
     const el = box.current;
@@ -54,6 +58,7 @@ export function Chart(props: ChartProps) {
           () => {
             el.setAttribute("data-drawn", "true");
             el.dataset.drawnAt ??= String(Math.round(performance.now())); // ms since navigation, for bench/
+            onDrawn.current?.();
           },
         ],
         setSelect: [
@@ -107,6 +112,8 @@ export const COLORS = {
   gridImport: "#3b7dd8",
   gridExport: "#8a56c9",
   production: "#e07b00",
+  forecastPv: "#d62728",
+  forecastLoad: "#1f2d3d",
   price: "#3b7dd8",
   priceQuarter: "#9bbcf0",
   intensity: "#5f6b7a",

@@ -7,6 +7,7 @@ import { ErrorBox, Loading, useLoad } from "./query";
 import { href, navigate, useLocation } from "./router";
 import "./style.css";
 import { MarketView } from "./views/market";
+import { ScenarioView } from "./views/scenario";
 import { SeriesView } from "./views/series";
 import { SiteView } from "./views/site";
 
@@ -77,6 +78,8 @@ function App() {
     );
   } else if (path.startsWith("/market/")) {
     body = <MarketView zone={decodeURIComponent(path.slice(8))} params={params} />;
+  } else if (path.startsWith("/scenario/")) {
+    body = <ScenarioView scenarioKey={decodeURIComponent(path.slice(10))} />;
   } else if (path === "/series") {
     body = <SeriesView params={params} />;
   } else if (path === "/" && firstSite) {

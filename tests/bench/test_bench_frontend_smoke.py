@@ -4,6 +4,7 @@ real gateway, Chromium painting the site view; it prints its figures (never asse
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -26,9 +27,11 @@ def test_frontend_bench_runs_and_prints_its_figures() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     for figure in (
         "time to chart drawn, ms",
-        "GraphQL requests            2 ",
         "gzipped (target < 250 kB)",
         "40,380 buckets",
         "Baseline: the site KPI query",
     ):
         assert figure in proc.stdout, proc.stdout
+    # Sites and SiteKpis before the first paint; the forecast overlay's request is sent after
+    # it and may or may not be counted by the time the bench looks.
+    assert re.search(r"GraphQL requests +[23] ", proc.stdout), proc.stdout

@@ -4,6 +4,11 @@ real gateway with the demo data on the real PostgreSQL (frontend/e2e/run.mjs has
 Needs the built frontend (`npm ci && npm run build` in frontend/) and /usr/bin/chromium;
 scripts/test provides both. Outside CI a missing one skips the test, in CI it fails.
 Screenshots of every view are kept in frontend/e2e/screenshots/.
+
+Before the browser run, the real sidecars compute what the scenario view and the forecast
+overlay show: a battery scenario of the demo site and one without data (`python -m scenarios
+run --once`), and forecasts of the demo site's PV and load issued at noon before the 25-hour
+day (`python -m forecasting run --once --at ...`).
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
@@ -30,7 +38,8 @@ from gateway.settings import Settings
 from resolvers.auth import Scope
 from tests.conftest import _free_port, fresh_database
 
-FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+ROOT = Path(__file__).resolve().parents[2]
+FRONTEND = ROOT / "frontend"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -62,6 +71,69 @@ def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+WEEK = {"from": "2025-10-20T00:00:00+02:00", "to": "2025-10-27T00:00:00+01:00"}
+SCENARIOS = {
+    "e2e-battery": {**WEEK, "battery": {"capacityKwh": 10, "powerKw": 5}},
+    "e2e-no-data": {"from": "2024-01-01T00:00:00+01:00", "to": "2024-01-08T00:00:00+01:00"},
+}
+UPSERT_SCENARIO = """mutation($input: ScenarioInput!) {
+  upsertScenario(input: $input) { userErrors { code message } } }"""
+# Noon before the 25-hour day: the 48-hour forecast covers 2025-10-26 entirely, and its D+1
+# series keeps this issue for that day.
+FORECAST_AT = "2025-10-25T12:00:00+02:00"
+FORECAST_CONFIG = """
+discover = false
+history_weeks = 2
+[[targets]]
+series = "demo:pv:power"
+role = "pv"
+site = "demo"
+models = ["persistence", "seasonal_daily"]
+[[targets]]
+series = "demo:load:power"
+role = "load"
+models = ["persistence", "seasonal_daily"]
+"""
+
+
+def _sidecar(module: str, *args: str, token: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env={**clean, "PYTHONPATH": str(ROOT), "GATEWAY_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _compute_scenarios_and_forecasts(base_url: str, token: str) -> None:
+    graphql = f"{base_url}/graphql"
+    for key, fields in SCENARIOS.items():
+        response = httpx.post(
+            graphql,
+            json={
+                "query": UPSERT_SCENARIO,
+                "variables": {"input": {"key": key, "site": "demo", **fields}},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert response.json()["data"]["upsertScenario"]["userErrors"] == [], response.text
+    done = _sidecar("scenarios", "run", "--once", "--gateway-url", graphql, token=token)
+    assert "e2e-battery: DONE" in done.stdout, done.stdout + done.stderr
+    assert "e2e-no-data: FAILED" in done.stdout, done.stdout + done.stderr
+    with tempfile.NamedTemporaryFile("w", suffix=".toml") as config:
+        config.write(FORECAST_CONFIG)
+        config.flush()
+        issued = _sidecar(
+            "forecasting", "run", "--once", "--config", config.name,
+            "--at", FORECAST_AT, "--gateway-url", graphql, token=token,
+        )  # fmt: skip
+    assert issued.returncode == 0, issued.stdout + issued.stderr
+
+
 async def test_dashboard_views_in_chromium() -> None:
     node = _node()
 
@@ -73,6 +145,8 @@ async def test_dashboard_views_in_chromium() -> None:
             await load_demo(served_schema(dev), database)
             read = (await issue_key(database, [Scope.READ], name="e2e-read")).token
             ingest = (await issue_key(database, [Scope.INGEST], name="e2e-ingest")).token
+            sidecars = await issue_key(database, [Scope.READ, Scope.INGEST], name="e2e-sidecars")
+            sidecar_token = sidecars.token
         finally:
             await database.dispose()
         # The same data served twice: development (anonymous reads, GraphiQL) and production
@@ -84,6 +158,7 @@ async def test_dashboard_views_in_chromium() -> None:
                 while not server.started:
                     assert time.monotonic() < deadline and thread.is_alive(), "no gateway"
                     await asyncio.sleep(0.05)
+            await asyncio.to_thread(_compute_scenarios_and_forecasts, servers[0][2], sidecar_token)
             env = {
                 **os.environ,
                 "BASE_URL": servers[0][2],
@@ -91,6 +166,8 @@ async def test_dashboard_views_in_chromium() -> None:
                 "READ_KEY": read,
                 "INGEST_KEY": ingest,
                 "CHROMIUM": CHROMIUM,
+                "SCENARIOS": "e2e-battery,e2e-no-data",
+                "FORECASTS": "1",
             }
             run = await asyncio.to_thread(
                 subprocess.run,

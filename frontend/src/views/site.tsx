@@ -5,10 +5,13 @@ import uPlot from "uplot";
 import { ApiError, request } from "../api";
 import { Chart, COLORS } from "../chart";
 import { formatNumber, formatPercent, formatTime, formatWithUnit } from "../format";
+import { forecastLines, MIN_COVERAGE, modelsOf, type Role } from "../forecast";
+import { CARD_QUANTITIES, CARDS, show } from "../kpis";
 import {
   type KpiValuesFragment,
   SeriesExtentDocument,
   type SiteKpisQuery,
+  SiteForecastsDocument,
   SiteKpisDocument,
   type SitesQuery,
 } from "../graphql/generated";
@@ -19,45 +22,6 @@ import { everyForPeriod, isDuration, kindOf, parseRfc3339, periodContaining, typ
 
 type Site = SitesQuery["sites"][number];
 type Warning = NonNullable<SiteKpisQuery["site"]>["kpis"]["warnings"][number];
-type Kind = "energy" | "ratio" | "money" | "co2";
-
-interface Card {
-  name: "production" | "consumption" | "gridImport" | "gridExport" | "selfConsumptionRate" | "autarky" | "importCost" | "feedInRevenue" | "savings" | "co2Import";
-  label: string;
-  kind: Kind;
-  coverage: "coverage" | "priceCoverage" | "intensityCoverage";
-  /** Warning quantities that concern this figure. */
-  quantities: string[];
-}
-
-const CARDS: readonly Card[] = [
-  { name: "production", label: "Production", kind: "energy", coverage: "coverage", quantities: ["production"] },
-  { name: "consumption", label: "Consumption", kind: "energy", coverage: "coverage", quantities: ["consumption", "balance"] },
-  { name: "gridImport", label: "Grid import", kind: "energy", coverage: "coverage", quantities: ["gridImport"] },
-  { name: "gridExport", label: "Grid export", kind: "energy", coverage: "coverage", quantities: ["gridExport"] },
-  { name: "selfConsumptionRate", label: "Self-consumption rate", kind: "ratio", coverage: "coverage", quantities: ["selfConsumptionRate"] },
-  { name: "autarky", label: "Autarky", kind: "ratio", coverage: "coverage", quantities: ["autarky"] },
-  { name: "importCost", label: "Import cost", kind: "money", coverage: "priceCoverage", quantities: ["importCost", "price"] },
-  { name: "feedInRevenue", label: "Feed-in revenue", kind: "money", coverage: "coverage", quantities: ["feedInRevenue"] },
-  { name: "savings", label: "Savings", kind: "money", coverage: "priceCoverage", quantities: ["savings"] },
-  { name: "co2Import", label: "CO₂ of imports", kind: "co2", coverage: "intensityCoverage", quantities: ["co2Import", "co2"] },
-];
-
-const CARD_QUANTITIES = new Set(CARDS.flatMap((c) => c.quantities));
-
-function show(kind: Kind, value: number | null | undefined): string {
-  switch (kind) {
-    case "energy":
-      return formatWithUnit(value, "kWh", 1);
-    case "ratio":
-      return formatPercent(value, 1);
-    case "money":
-      return formatWithUnit(value, "EUR", 2);
-    case "co2":
-      return formatWithUnit(value, "kg", 1);
-  }
-}
-
 /** Warnings grouped by level, code and quantity: the period-level message, and the buckets concerned
  * (folded when there are several), so a month of missing prices stays one line. */
 function WarningList({ warnings, buckets, tz }: { warnings: Warning[]; buckets: KpiValuesFragment[]; tz: string }) {
@@ -162,7 +126,21 @@ function stack(...columns: number[][]): number[][] {
   return sums;
 }
 
-function EnergyChart({ buckets, range, tz }: { buckets: KpiValuesFragment[]; range: Range; tz: string }) {
+/** A step line drawn over the bars (forecasts), kWh per bucket. */
+interface Overlay {
+  label: string;
+  color: string;
+  dash?: number[];
+  values: (number | null)[];
+}
+
+function EnergyChart({ buckets, range, tz, overlays, onDrawn }: {
+  buckets: KpiValuesFragment[];
+  range: Range;
+  tz: string;
+  overlays: readonly Overlay[];
+  onDrawn: () => void;
+}) {
   const { data, series } = useMemo(() => {
     // One extra x at the period's end closes the production step line; it has no bar.
     const x = [...buckets.map((b) => Date.parse(b.start) / 1000), range.to / 1000];
@@ -202,18 +180,128 @@ function EnergyChart({ buckets, range, tz }: { buckets: KpiValuesFragment[]; ran
         points: { show: false },
         value: (_u, v) => formatWithUnit(v, "kWh", 2),
       },
+      ...overlays.map(
+        (o): uPlot.Series => ({
+          label: o.label,
+          stroke: o.color,
+          width: 2,
+          ...(o.dash ? { dash: o.dash } : {}),
+          paths: uPlot.paths.stepped!({ align: 1 }),
+          points: { show: false },
+          spanGaps: false,
+          value: (_u, v) => formatWithUnit(v, "kWh", 2),
+        }),
+      ),
     ];
     const production = raw[5]!;
-    const data: uPlot.AlignedData = [
-      x,
-      ...[up3, up2, up1, down2, down1].map(closed),
-      [...production, production[production.length - 1] ?? null],
-    ];
+    // A step line needs its last value repeated at the period's end to draw the last bucket.
+    const step = (values: readonly (number | null)[]) => [...values, values[values.length - 1] ?? null];
+    const data: uPlot.AlignedData = [x, ...[up3, up2, up1, down2, down1].map(closed), step(production), ...overlays.map((o) => step(o.values))];
     return { data, series };
-  }, [buckets, range]);
+  }, [buckets, range, overlays]);
   const axes = useMemo<uPlot.Axis[]>(() => [{ label: "kWh per bucket", values: (_u, ticks) => ticks.map((t) => formatNumber(t, 1)) }], []);
   const scales = { x: { time: true, range: (): uPlot.Range.MinMax => [range.from / 1000, range.to / 1000] } };
-  return <Chart testid="chart-site-energy" tz={tz} data={data} series={series} axes={axes} points={buckets.length} scales={scales} />;
+  return <Chart testid="chart-site-energy" tz={tz} data={data} series={series} axes={axes} points={buckets.length} scales={scales} onDrawn={onDrawn} />;
+}
+
+const FORECAST_COLORS: Record<Role, string> = { pv: COLORS.forecastPv, load: COLORS.forecastLoad };
+const ROLE_LABELS: Record<Role, string> = { pv: "PV", load: "Load" };
+
+/** The bars, and once they are drawn, the forecasts of the site's PV and load series over them
+ * (a third request, sent after the first draw so the first render needs only two). */
+function EnergyWithForecasts({ site, kpis, range, every, fromText, toText }: {
+  site: Site;
+  kpis: NonNullable<SiteKpisQuery["site"]>["kpis"];
+  range: Range;
+  every: string;
+  fromText: string;
+  toText: string;
+}) {
+  const [show, setShow] = useState(true);
+  const [dayAhead, setDayAhead] = useState(false);
+  const [chosen, setChosen] = useState<string | null>(null);
+  // The forecasts are asked for once the bars are painted, so they never delay them.
+  const [painted, setPainted] = useState(false);
+  const hasSource = !!(site.pv || site.load);
+  const forecasts = useLoad(painted && hasSource ? `${site.key}|${fromText}|${toText}|${every}` : null, (signal) =>
+    request(
+      SiteForecastsDocument,
+      { pv: site.pv ?? "", load: site.load ?? "", hasPv: !!site.pv, hasLoad: !!site.load, from: fromText, to: toText, every, timezone: kpis.timezone },
+      signal,
+    ),
+  );
+  const lines = useMemo(
+    () => (forecasts.state === "ready" ? forecastLines(forecasts.data, kpis.buckets.map((b) => b.start)) : []),
+    [forecasts, kpis],
+  );
+  const models = modelsOf(lines);
+  const model = chosen !== null && models.includes(chosen) ? chosen : (models[0] ?? null);
+  const drawn = lines.filter((l) => l.model === model && (!l.dayAhead || dayAhead));
+  const overlays = useMemo<Overlay[]>(
+    () =>
+      show
+        ? drawn.map((l) => ({
+            label: `${ROLE_LABELS[l.role]} forecast${l.dayAhead ? " (D+1)" : ""}`,
+            color: FORECAST_COLORS[l.role],
+            ...(l.dayAhead ? { dash: [1, 4] } : {}),
+            values: l.values,
+          }))
+        : [],
+    // Lines are recomputed only when the data or the choice change.
+    [show, lines, model, dayAhead],
+  );
+  const points = overlays.length ? Math.max(...drawn.map((l) => l.values.filter((v) => v !== null).length)) : 0;
+  return (
+    <>
+      <EnergyChart buckets={kpis.buckets} range={range} tz={kpis.timezone} overlays={overlays} onDrawn={() => painted || setPainted(true)} />
+      {forecasts.state === "error" && <p class="status zone">Forecasts could not be loaded: {forecasts.error.message}</p>}
+      {models.length > 0 && (
+        <div class="forecast-controls" data-testid="forecast-overlay" data-points={points} data-model={show ? model : ""} data-series={show ? drawn.map((l) => l.key).join(",") : ""}>
+          <label>
+            <input type="checkbox" data-testid="forecast-toggle" checked={show} onChange={(e) => setShow(e.currentTarget.checked)} /> Forecast
+          </label>{" "}
+          <label>
+            model{" "}
+            <select data-testid="forecast-model" value={model ?? ""} disabled={!show} onChange={(e) => setChosen(e.currentTarget.value)}>
+              {models.map((m) => (
+                <option key={m} value={m}>
+                  {m}
+                </option>
+              ))}
+            </select>
+          </label>{" "}
+          {lines.some((l) => l.dayAhead && l.model === model) && (
+            <label>
+              <input type="checkbox" data-testid="forecast-day-ahead" checked={dayAhead} disabled={!show} onChange={(e) => setDayAhead(e.currentTarget.checked)} /> D+1 (as forecast the day before)
+            </label>
+          )}
+          <span class="zone"> kWh per bucket; buckets the forecast covers less than {Math.round(MIN_COVERAGE * 100)} % of are left out.</span>
+        </div>
+      )}
+    </>
+  );
+}
+
+function ScenarioLinks({ sites, siteKey }: { sites: Site[]; siteKey: string }) {
+  // Scenario sites carry their scenario's key and base site as labels (docs/scenarios.md).
+  const scenarios = sites.flatMap((s) => {
+    const labels = (s.labels ?? {}) as Record<string, unknown>;
+    return labels.base_site === siteKey && typeof labels.scenario === "string" ? [labels.scenario] : [];
+  });
+  if (!scenarios.length) return null;
+  return (
+    <p class="scenario-links" data-testid="scenario-links">
+      Scenarios of this site:{" "}
+      {scenarios.map((key, i) => (
+        <span key={key}>
+          {i > 0 && ", "}
+          <a href={`/scenario/${encodeURIComponent(key)}`} data-testid={`scenario-link-${key}`} onClick={(e) => (e.preventDefault(), navigate(`/scenario/${encodeURIComponent(key)}`))}>
+            {key}
+          </a>
+        </span>
+      ))}
+    </p>
+  );
 }
 
 export function SiteView({ sites, siteKey, params }: { sites: Site[] | null; siteKey: string; params: URLSearchParams }) {
@@ -278,6 +366,7 @@ export function SiteView({ sites, siteKey, params }: { sites: Site[] | null; sit
         </label>
         <PeriodPicker range={range} tz={tz} onChange={change} />
       </div>
+      <ScenarioLinks sites={sites} siteKey={siteKey} />
       <h2>
         {site.name}: {formatTime(range.from, tz)} – {formatTime(range.to, tz)}, {every} buckets
       </h2>
@@ -291,7 +380,7 @@ export function SiteView({ sites, siteKey, params }: { sites: Site[] | null; sit
             </Empty>
           )}
           <KpiCards kpis={query.data.site.kpis} tz={tz} />
-          <EnergyChart buckets={query.data.site.kpis.buckets} range={range} tz={tz} />
+          <EnergyWithForecasts site={site} kpis={query.data.site.kpis} range={range} every={every} fromText={fromText!} toText={toText!} />
         </>
       )}
     </div>
