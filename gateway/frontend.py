@@ -141,5 +141,6 @@ def frontend_routes(directory: Path = STATIC_DIR) -> list[BaseRoute]:
         Route("/site/{key:path}", pages.dashboard, methods=["GET", "HEAD"]),
         Route("/market/{zone:path}", pages.dashboard, methods=["GET", "HEAD"]),
         Route("/series", pages.dashboard, methods=["GET", "HEAD"]),
+        Route("/scenario/{key:path}", pages.dashboard, methods=["GET", "HEAD"]),
         assets,
     ]

@@ -52,7 +52,7 @@ def _has_security_headers(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/site/demo", "/site/a%2Fb", "/market/DE-LU", "/series?keys=a,b&from=x"],
+    ["/", "/site/demo", "/site/a%2Fb", "/market/DE-LU", "/series?keys=a,b&from=x", "/scenario/s1"],
 )
 async def test_view_paths_answer_with_the_dashboard(
     static_client: httpx.AsyncClient, path: str
