@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
-import operator
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,6 +44,7 @@ __all__ = [
     "bucket_params",
     "fetch_buckets",
     "fetch_buckets_many",
+    "fetch_columns",
     "fetch_records",
     "grid_sql",
     "read_rows",
@@ -293,6 +294,66 @@ async def fetch_records(
         return rows
 
 
+# Rows decoded and turned into columns per step of a large read. Each step holds the event
+# loop for a few milliseconds; between steps other requests run, so one 100,000-bucket read
+# no longer stalls every small query for the whole of its decoding (docs/limits.md,
+# "Per-key cost").
+CHUNK_ROWS = 4_000
+
+
+def _append(columns: list[list[Any]], rows: Sequence[Any], width: int) -> None:
+    for column, values in zip(
+        columns, zip(*rows, strict=True) if rows else [()] * width, strict=True
+    ):
+        column.extend(values)
+
+
+async def _read_chunked(
+    raw: asyncpg.Connection, statement: str, args: Sequence[Any], width: int, *, guard: bool
+) -> list[list[Any]] | None:
+    """The statement's result as `width` columns, read through a cursor `CHUNK_ROWS` rows at
+    a time; None if `guard` and the first row's first column is NULL (a rollup declined)."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    async with raw.transaction(readonly=True):
+        cursor = await raw.cursor(statement, *args)
+        while rows := await cursor.fetch(CHUNK_ROWS):
+            if guard and not columns[0] and rows[0][0] is None:
+                return None
+            _append(columns, rows, width)
+            if len(rows) < CHUNK_ROWS:
+                break
+            await asyncio.sleep(0)  # let other requests run between steps
+    return columns
+
+
+async def fetch_columns(
+    database: Database,
+    sql: str,
+    params: dict[str, Any],
+    *,
+    width: int,
+    expected_rows: int,
+    raw_sql: str | None = None,
+) -> list[list[Any]]:
+    """Like `fetch_records`, but the result as `width` columns. A read that may return more
+    than `CHUNK_ROWS` rows (`expected_rows`, an upper bound) is read in steps through a
+    cursor; smaller ones in one round trip."""
+    if expected_rows <= CHUNK_ROWS:
+        columns: list[list[Any]] = [[] for _ in range(width)]
+        _append(columns, await fetch_records(database, sql, params, raw_sql=raw_sql), width)
+        return columns
+    async with database.connect() as conn:
+        raw = await driver_connection(conn)
+        statement, args = positional(sql, params)
+        read = await _read_chunked(raw, statement, args, width, guard=raw_sql is not None)
+        if read is None:
+            assert raw_sql is not None
+            statement, args = positional(raw_sql, params)
+            read = await _read_chunked(raw, statement, args, width, guard=False)
+        assert read is not None
+        return read
+
+
 def _plan(database: Database, r: BucketRequest) -> tuple[Rollup | None, bool]:
     """The rollup that may answer (None: raw), and whether the zone is UTC."""
     caps = database.capabilities
@@ -302,11 +363,8 @@ def _plan(database: Database, r: BucketRequest) -> tuple[Rollup | None, bool]:
     return rollup, r.timezone in UTC_ZONES
 
 
-def _columns(rows: Sequence[Any], names: list[str], skip: int = 0) -> BucketRows:
-    """Rows of `[skip columns,] start, end_, <names>` as columns."""
-    if not rows:
-        return BucketRows(columns={n: [] for n in names})
-    columns = [list(c) for c in zip(*rows, strict=True)][skip:]
+def _bucket_rows(columns: list[list[Any]], names: list[str]) -> BucketRows:
+    """Columns `start, end_, <names>` as BucketRows."""
     return BucketRows(
         starts=columns[0], ends=columns[1], columns=dict(zip(names, columns[2:], strict=True))
     )
@@ -330,13 +388,18 @@ async def fetch_buckets(
     params = bucket_params(width, start=start, end=end, timezone=timezone)
     params["sid"] = series_id
     names = [a for a in AGGREGATES if a in aggregates]
+    n_columns, expected = len(names) + 2, width.max_buckets(start, end)
     if rollup is None:
-        rows = await fetch_records(database, sql, params)
+        columns = await fetch_columns(
+            database, sql, params, width=n_columns, expected_rows=expected
+        )
     else:
         cached = aggregate_sql(width, aggregates, fill, timescaledb=tsdb, rollup=rollup, utc=utc)
         cached = guarded(cached, len(names) + 2, many=False)
-        rows = await fetch_records(database, cached, params, raw_sql=sql)
-    return _columns(rows, names)
+        columns = await fetch_columns(
+            database, cached, params, raw_sql=sql, width=n_columns, expected_rows=expected
+        )
+    return _bucket_rows(columns, names)
 
 
 @dataclass(frozen=True)
@@ -392,16 +455,25 @@ async def _fetch_many(database: Database, requests: Sequence[BucketRequest]) -> 
     sql = aggregate_many_sql(first.width, names, timescaledb=tsdb, rollup=None, utc=utc)
     params = bucket_params(first.width, start=first.start, end=first.end, timezone=first.timezone)
     params["sids"] = sorted({r.series_id for r in requests})
+    n_columns = len(names) + 3
+    expected = first.width.max_buckets(first.start, first.end) * len(params["sids"])
     if rollup is None:
-        rows = await fetch_records(database, sql, params)
+        columns = await fetch_columns(
+            database, sql, params, width=n_columns, expected_rows=expected
+        )
     else:
         cached = aggregate_many_sql(first.width, names, timescaledb=tsdb, rollup=rollup, utc=utc)
         cached = guarded(cached, len(names) + 3, many=True)
-        rows = await fetch_records(database, cached, params, raw_sql=sql)
-    by_series = {
-        sid: _columns(list(group), names, skip=1)
-        for sid, group in itertools.groupby(rows, key=operator.itemgetter(0))
-    }
+        columns = await fetch_columns(
+            database, cached, params, raw_sql=sql, width=n_columns, expected_rows=expected
+        )
+    # Rows come ordered by series: each series is one run of the first column.
+    by_series: dict[int, BucketRows] = {}
+    at = 0
+    for sid, run in itertools.groupby(columns[0]):
+        n = sum(1 for _ in run)
+        by_series[sid] = _bucket_rows([c[at : at + n] for c in columns[1:]], names)
+        at += n
     empty = BucketRows(columns={n: [] for n in names})
     return [by_series.get(r.series_id, empty) for r in requests]
 

@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.collector import tune_collector
 from gateway.health import Lifecycle
 from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
@@ -60,4 +61,5 @@ def server_config(settings: Settings, app: Starlette, host: str, port: int) -> u
 def serve(settings: Settings, host: str, port: int) -> None:
     configure_logging(settings.log_level)
     app = create_app(settings)
+    tune_collector()
     GatewayServer(server_config(settings, app, host, port), app.state.lifecycle).run()

@@ -71,8 +71,10 @@ class Settings(BaseSettings):
     # above `expensive_points` one key may run at once.
     key_cost_budget: str | None = "5000000/minute"
     key_max_expensive: int = Field(default=2, ge=1)
+    # One at a time: each holds the event loop for its decoding and serialisation, so two at
+    # once doubled the wait of every small query (docs/limits.md, "Per-key cost").
     max_expensive_requests: int = Field(
-        default=2, ge=1, description="Expensive requests of all keys at once (bounds memory)."
+        default=1, ge=1, description="Expensive requests of all keys at once (bounds memory)."
     )
     expensive_points: int = Field(default=10_000, ge=1)
 

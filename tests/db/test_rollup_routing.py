@@ -180,3 +180,13 @@ async def test_writes_record_their_window_in_their_own_transaction(
     )
     assert deleted == 96
     assert await sql.fetchval("SELECT count(*) FROM rollup_pending WHERE series_id = $1", ids[1])
+
+
+async def test_reads_in_steps_route_like_reads_at_once(
+    stand_in: tuple[Database, list[int]], sql: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database, ids = stand_in
+    monkeypatch.setattr(db_aggregate, "CHUNK_ROWS", 1)  # every read goes through the cursor
+    assert await _sums(database, ids) == [[CACHED, CACHED], [CACHED, CACHED]]
+    await _pending(sql, ids[0], DAY2, DAY2 + timedelta(hours=1))
+    assert await _sums(database, ids) == [RAW, RAW]

@@ -205,7 +205,9 @@ async def test_a_key_that_spent_its_points_waits_and_others_do_not(
 async def test_expensive_requests_per_key_run_two_at_a_time(
     database_url: str, api_keys: dict[str, str], sql: asyncpg.Connection
 ) -> None:
-    settings = settings_for(database_url, key_max_expensive=2, expensive_points=5_000)
+    settings = settings_for(
+        database_url, key_max_expensive=2, max_expensive_requests=3, expensive_points=5_000
+    )
     async with running_app(settings) as (_, client):
         assert (await _post(client, api_keys["ingest"], {"query": UPSERT})).status_code == 200
         token = api_keys["read"]
