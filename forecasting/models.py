@@ -1,7 +1,7 @@
 """Forecast models (docs/forecasting.md, "Models"). Each maps a history and the future step
 starts to values; physical bounds are applied by the caller (forecasting/targets.py).
 
-Baselines (energy.md-style definitions, see docs):
+Baselines (defined in docs/forecasting.md):
     persistence        last observed value held
     seasonal_daily     y(t - 24 h), the last observed day repeated
     seasonal_weekly    y(t - 168 h), the last observed week repeated

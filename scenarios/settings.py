@@ -22,7 +22,7 @@ class Settings(StrictModel):
     # A claim older than this is taken over: its service is presumed dead.
     lease_seconds: float = Field(default=900.0, ge=10)
     # Typical share of the clear-sky envelope a German PV system yields over a year: ~950
-    # kWh/kWp real (energy.md-derived, docs/scenarios.md) over ~1670 clear-sky for Berlin.
+    # kWh/kWp real (docs/scenarios.md) over ~1670 clear-sky for Berlin.
     clearness: float = Field(default=0.57, gt=0, le=1)
     # Least share of the period the base site's data must cover.
     min_coverage: float = Field(default=0.9, ge=0, le=1)

@@ -200,7 +200,10 @@ def test_code_comments_point_into_docs_not_outside_the_repository() -> None:
         r"shared/(?:domain|notes|hooks|design|README)|(?<![\w/])(energy|reliability|design|smard|performance)\.md"
     )
     offenders = []
-    for folder in ("gateway", "resolvers", "db", "scrapers", "bench", "tests", "scripts"):
+    for folder in (
+        *("gateway", "resolvers", "db", "scrapers", "bench", "tests", "scripts"),
+        *("forecasting", "scenarios", "sidecar", "devtools", "jsonlogs"),
+    ):
         for path in (ROOT / folder).rglob("*"):
             if path.suffix not in {".py", ".toml", ".yaml", ""} or not path.is_file():
                 continue
