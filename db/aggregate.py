@@ -45,7 +45,6 @@ __all__ = [
     "fetch_buckets",
     "fetch_buckets_many",
     "fetch_columns",
-    "fetch_records",
     "grid_sql",
     "read_rows",
     "split_total",
@@ -273,7 +272,7 @@ def split_total(
     return buckets, total
 
 
-async def fetch_records(
+async def _fetch_records(
     database: Database,
     sql: str,
     params: dict[str, Any],
@@ -335,12 +334,12 @@ async def fetch_columns(
     expected_rows: int,
     raw_sql: str | None = None,
 ) -> list[list[Any]]:
-    """Like `fetch_records`, but the result as `width` columns. A read that may return more
+    """Like `_fetch_records`, but the result as `width` columns. A read that may return more
     than `CHUNK_ROWS` rows (`expected_rows`, an upper bound) is read in steps through a
     cursor; smaller ones in one round trip."""
     if expected_rows <= CHUNK_ROWS:
         columns: list[list[Any]] = [[] for _ in range(width)]
-        _append(columns, await fetch_records(database, sql, params, raw_sql=raw_sql), width)
+        _append(columns, await _fetch_records(database, sql, params, raw_sql=raw_sql), width)
         return columns
     async with database.connect() as conn:
         raw = await driver_connection(conn)
