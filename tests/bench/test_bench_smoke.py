@@ -4,36 +4,14 @@ printed but never asserted."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import BASE_URL
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import run_bench
 
 
 def test_smoke_run_checks_results_and_prints_the_table(tmp_path: Path) -> None:
     out = tmp_path / "table.md"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--smoke",
-            "--database-url",
-            BASE_URL,
-            "--output",
-            str(out),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = run_bench("bench", "--smoke", "--output", str(out))
     table = out.read_text()
     for scenario in (
         "ingest UPDATE, empty range",
@@ -48,4 +26,4 @@ def test_smoke_run_checks_results_and_prints_the_table(tmp_path: Path) -> None:
         assert scenario in table, table
     assert "0 errors" in table
     assert "Machine: CPUs:" in table and "PostgreSQL: 15" in table
-    assert table in proc.stdout
+    assert table in printed
