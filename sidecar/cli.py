@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jsonlogs
 from sidecar.settings import ConfigError
 
 __all__ = ["common_options", "moment", "repeat_until_stopped", "run_main"]
@@ -42,8 +43,9 @@ def run_main(
     load_settings: Callable[..., S],
     execute: Callable[[argparse.Namespace, S], Coroutine[Any, Any, int]],
 ) -> int:
-    """Log setup, settings (exit 2 when bad), then the command; Ctrl+C exits 130."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    """Log setup (the project's JSON lines), settings (exit 2 when bad), then the command;
+    Ctrl+C exits 130."""
+    jsonlogs.configure_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     try:
         settings = load_settings(args.config, env=os.environ, gateway_url=args.gateway_url)
