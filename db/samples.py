@@ -29,6 +29,7 @@ __all__ = [
     "SamplesExist",
     "WriteCounts",
     "copy_buffer",
+    "count_samples",
     "delete_samples",
     "micros_from_datetimes",
     "read_samples",
@@ -244,3 +245,21 @@ async def delete_samples(
         async with database.connect() as conn:
             await rollups.refresh_pending(await driver_connection(conn))
     return deleted
+
+
+async def count_samples(
+    database: Database, *, series_id: int, start: datetime, end: datetime, cap: int
+) -> int:
+    """Stored samples of a series in [start, end), counted up to `cap` (an index-only walk of
+    at most `cap` entries of the primary key, so the cost is bounded whatever the range)."""
+    async with database.connect() as conn:
+        raw = await driver_connection(conn)
+        count = await raw.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM samples WHERE series_id = $1 AND ts >= $2 "
+            "AND ts < $3 LIMIT $4) AS bounded",
+            series_id,
+            start,
+            end,
+            cap,
+        )
+    return int(count)

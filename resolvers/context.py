@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -33,19 +34,49 @@ class CostAccount(Protocol):
 @dataclass
 class Budget:
     """Points (buckets or raw samples) one request may still return; checked before SQL, and
-    charged to the caller's account too when there is one."""
+    charged to the caller's account too when there is one.
+
+    Bucket reads `spend` their bound at once. Raw samples without a `limit` `reserve` an
+    estimate and `settle` it with the rows they return, giving back the rest; a reservation that
+    does not fit waits while other reads hold reservations (they may give points back), so a
+    field is refused only when what the other fields really returned leaves no room for it."""
 
     remaining: int
     account: CostAccount | None = None
+    held: int = 0  # points reserved by reads in flight, not yet settled
+    _settled: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def spend(self, points: int, what: str) -> None:
+    def spend(
+        self, points: int, what: str, *, narrow: str = "narrow the range or use a coarser `every`"
+    ) -> None:
+        """Take `points` or raise `BudgetExceeded` saying what to `narrow`."""
+        self._take(points, what, narrow, points)
+
+    async def reserve(self, points: int, what: str, *, narrow: str, prepaid: int = 0) -> None:
+        """Hold `points` for a read that settles later; `prepaid` of them were charged to the
+        account by an earlier reservation of the same read."""
+        while points > self.remaining and self.held > 0:
+            settled = self._settled
+            await settled.wait()
+        self._take(points, what, narrow, max(0, points - prepaid))
+        self.held += points
+
+    def settle(self, reserved: int, used: int) -> None:
+        """A read that reserved `reserved` returned `used` (<= reserved) points; the rest goes
+        back to this request. The key's account keeps what was charged (docs/limits.md)."""
+        self.held -= reserved
+        self.remaining += reserved - used
+        self._settled.set()
+        self._settled = asyncio.Event()
+
+    def _take(self, points: int, what: str, narrow: str, charge: int) -> None:
         if points > self.remaining:
             raise BudgetExceeded(
                 f"{what} would return up to {points} points, above the {self.remaining} "
-                "left in this request's budget; narrow the range or use a coarser `every`"
+                f"left in this request's budget; {narrow}"
             )
-        if self.account is not None:
-            self.account.charge(points, what)
+        if self.account is not None and charge > 0:
+            self.account.charge(charge, what)
         self.remaining -= points
 
 

@@ -27,6 +27,7 @@ from resolvers.codes import UserErrorCode
 from resolvers.context import Context
 from resolvers.energy import EnergyColumns, series_energy
 from resolvers.errors import InvalidArgument
+from resolvers.sample_cost import all_samples
 from resolvers.scalars import JSON
 from resolvers.selection import selected_subfields
 from resolvers.types import (
@@ -41,6 +42,8 @@ from resolvers.types import (
 )
 
 __all__ = ["Series", "SeriesConnection", "get_series", "list_series", "upsert_series"]
+
+_NARROW_SAMPLES = "narrow the range, lower `limit`, or ask for fewer series in one request"
 
 
 @strawberry.type(description="A time series: metadata plus range reads.")
@@ -129,17 +132,22 @@ class Series:
     async def last_timestamp(self, info: Info[Context, None]) -> datetime | None:
         return (await info.context.loaders.extents.load(self.record.id))[1]
 
-    @strawberry.field(description="Raw samples in [from, to), oldest first.")
+    @strawberry.field(
+        description="Raw samples in [from, to), oldest first. With `limit`, at most that many "
+        "(`truncated` tells if more exist; the budget is charged `limit`). Without, all of "
+        "them, charged what the range holds at the series' resolution (or its stored count): "
+        "refused with BUDGET_EXCEEDED, never cut short, when they exceed the budget."
+    )
     async def samples(
         self, info: Info[Context, None], from_: From, to: To, limit: int | None = None
     ) -> SampleColumns:
         check_read_range(from_, to)
         ctx = info.context
         if limit is None:
-            limit = min(ctx.budget.remaining, ctx.limits.max_request_points)
+            return await all_samples(self.record, ctx, from_, to)
         if limit < 1:
             raise InvalidArgument("`limit` must be at least 1")
-        ctx.budget.spend(limit, "samples")
+        ctx.budget.spend(limit, "samples", narrow=_NARROW_SAMPLES)
         timestamps, values = await db_samples.read_samples(
             ctx.database, series_id=self.record.id, start=from_, end=to, limit=limit + 1
         )
