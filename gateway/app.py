@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator
+from gateway.compression import Compression
 from gateway.cost import KeyCosts
 from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
 from gateway.health import Lifecycle, health_endpoints
@@ -122,7 +123,14 @@ def create_app(settings: Settings) -> Starlette:
                 return error_response(403, "metrics need the read scope", ErrorCode.FORBIDDEN)
         return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
-    middleware = [Middleware(RequestContext, metrics=metrics, retry_after_s=settings.retry_after_s)]
+    middleware = [
+        Middleware(RequestContext, metrics=metrics, retry_after_s=settings.retry_after_s),
+        Middleware(
+            Compression,
+            minimum_bytes=settings.compress_min_bytes,
+            codings=settings.compress_codings,
+        ),
+    ]
     if settings.cors_origins or settings.dev:
         middleware.append(
             Middleware(

@@ -14,6 +14,13 @@ class MissingDatabaseUrl(RuntimeError):
     pass
 
 
+Coding = Literal["zstd", "br", "gzip"]
+
+
+def _all_codings() -> list[Coding]:
+    return ["zstd", "br", "gzip"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
@@ -77,6 +84,15 @@ class Settings(BaseSettings):
         default=1, ge=1, description="Expensive requests of all keys at once (bounds memory)."
     )
     expensive_points: int = Field(default=10_000, ge=1)
+
+    # Response compression (docs/api.md, "Compression"): bodies from `compress_min_bytes` on,
+    # in the first of `compress_codings` the client ranks highest; an empty list turns it off.
+    # 1,400 bytes is about one TCP segment: below, compressing saves no packet, only CPU.
+    compress_min_bytes: int = Field(default=1400, ge=0, le=4096)
+    compress_codings: list[Coding] = Field(
+        default_factory=_all_codings,
+        description='Content codings offered, preferred first, JSON list: ["zstd","br","gzip"].',
+    )
 
     # Access and exposure.
     cors_origins: list[str] = Field(
