@@ -1,4 +1,9 @@
-"""The `Database`: one async SQLAlchemy engine over asyncpg, with the session pinned to UTC."""
+"""The `Database`: two async SQLAlchemy engines over asyncpg, with the session pinned to UTC.
+
+`read` serves queries and small writes (series, sites, keys); `ingest` serves sample writes
+and deletions. Each is its own connection pool, so a backfill that keeps every ingest
+connection busy never takes one a dashboard needs (docs/limits.md, "Connection pools").
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from db.capabilities import Capabilities, detect_capabilities
 
-__all__ = ["Database", "PoolConfig", "driver_connection", "sqlalchemy_url"]
+__all__ = ["Database", "Pool", "PoolConfig", "driver_connection", "sqlalchemy_url"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class PoolConfig:
-    size: int = 5
-    max_overflow: int = 5
+    size: int = 5  # connections the pool keeps open once opened
+    max_overflow: int = 5  # more, opened under load and closed when returned
     timeout_s: float = 3.0
     recycle_s: int = 1800
     statement_timeout_ms: int = 30_000
@@ -32,41 +37,37 @@ def sqlalchemy_url(url: str) -> str:
     raise ValueError("DATABASE_URL must start with postgresql:// or postgres://")
 
 
-class Database:
-    """Owns the connection pool. Every query checks out its own connection, because
-    GraphQL resolves sibling fields concurrently and one asyncpg connection runs one
-    statement at a time."""
-
-    def __init__(self, url: str, pool: PoolConfig | None = None) -> None:
-        pool = pool or PoolConfig()
-        self.url = url
-        self.engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(url),
-            pool_size=pool.size,
-            max_overflow=pool.max_overflow,
-            pool_timeout=pool.timeout_s,
-            pool_recycle=pool.recycle_s,
-            pool_pre_ping=True,
-            connect_args={
-                "timeout": pool.connect_timeout_s,
-                # A client-side bound too, for a server that stopped answering (network
-                # partition, SIGSTOP): the statement timeout alone never fires then.
-                "command_timeout": pool.statement_timeout_ms / 1000 + 2,
-                # Output must not depend on the server's default zone.
-                "server_settings": {
-                    "timezone": "UTC",
-                    "application_name": "energy-gateway",
-                    "statement_timeout": str(pool.statement_timeout_ms),
-                },
+def _engine(url: str, pool: PoolConfig, application_name: str) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url),
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout_s,
+        pool_recycle=pool.recycle_s,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": pool.connect_timeout_s,
+            # A client-side bound too, for a server that stopped answering (network
+            # partition, SIGSTOP): the statement timeout alone never fires then.
+            "command_timeout": pool.statement_timeout_ms / 1000 + 2,
+            # Output must not depend on the server's default zone.
+            "server_settings": {
+                "timezone": "UTC",
+                "application_name": application_name,
+                "statement_timeout": str(pool.statement_timeout_ms),
             },
-        )
-        self.capabilities = Capabilities()
+        },
+    )
 
-    async def start(self) -> Capabilities:
-        """Detect what the server offers (TimescaleDB or plain PostgreSQL)."""
-        async with self.connect() as conn:
-            self.capabilities = await detect_capabilities(conn)
-        return self.capabilities
+
+class Pool:
+    """One engine, hence one connection pool, named for the metrics (`read`, `ingest`)."""
+
+    def __init__(self, name: str, url: str, config: PoolConfig) -> None:
+        self.name = name
+        self.config = config
+        # The pool shows in pg_stat_activity: energy-gateway/read, energy-gateway/ingest.
+        self.engine: AsyncEngine = _engine(url, config, f"energy-gateway/{name}")
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -78,8 +79,53 @@ class Database:
         async with self.engine.begin() as conn:
             yield conn
 
+
+# The ingest pool of a `Database` built without one (command-line tools, benchmarks' setup).
+DEFAULT_INGEST = PoolConfig(size=2, max_overflow=0)
+
+
+class Database:
+    """Owns the connection pools. Every query checks out its own connection, because
+    GraphQL resolves sibling fields concurrently and one asyncpg connection runs one
+    statement at a time. `connect` and `begin` draw from the read pool; sample writes use
+    `ingest.connect()` (db.samples)."""
+
+    def __init__(
+        self, url: str, pool: PoolConfig | None = None, ingest: PoolConfig | None = None
+    ) -> None:
+        self.url = url
+        self.read = Pool("read", url, pool or PoolConfig())
+        self.ingest = Pool("ingest", url, ingest or DEFAULT_INGEST)
+        self.capabilities = Capabilities()
+
+    @property
+    def pools(self) -> tuple[Pool, Pool]:
+        return self.read, self.ingest
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The read pool's engine (what most code means by "the database")."""
+        return self.read.engine
+
+    async def start(self) -> Capabilities:
+        """Detect what the server offers (TimescaleDB or plain PostgreSQL)."""
+        async with self.connect() as conn:
+            self.capabilities = await detect_capabilities(conn)
+        return self.capabilities
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self.read.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.read.begin() as conn:
+            yield conn
+
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for pool in self.pools:
+            await pool.engine.dispose()
 
 
 async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:

@@ -168,7 +168,8 @@ async def write_samples(
     if total == 0:
         return WriteCounts(0, 0, 0)
     buffer = copy_buffer(batches)
-    async with database.connect() as conn:
+    # The ingest pool: a backfill waits for its own connections, never for a reader's.
+    async with database.ingest.connect() as conn:
         raw = await driver_connection(conn)
         # The raw connection's own transaction: SQLAlchemy starts its transaction lazily, so
         # statements sent on the driver connection would otherwise autocommit one by one.
@@ -232,7 +233,7 @@ async def delete_samples(
     deleted, in the same transaction: nothing is deleted without its audit record. With
     rollups, the window is marked pending in that transaction too and refreshed after it."""
     stmt = text("DELETE FROM samples WHERE series_id = :sid AND ts >= :from AND ts < :to")
-    async with database.begin() as conn:
+    async with database.ingest.begin() as conn:
         result = await conn.execute(stmt, {"sid": series_id, "from": start, "to": end})
         deleted = int(result.rowcount)
         if database.capabilities.rollups and deleted:
@@ -242,7 +243,7 @@ async def delete_samples(
         event = await audit.record(conn, replace(audit_entry, details=details))
     audit.log_event(event)
     if database.capabilities.rollups and deleted:
-        async with database.connect() as conn:
+        async with database.ingest.connect() as conn:
             await rollups.refresh_pending(await driver_connection(conn))
     return deleted
 

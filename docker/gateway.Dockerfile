@@ -40,7 +40,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     GATEWAY_ENV=prod \
     GATEWAY_HOST=0.0.0.0 \
-    GATEWAY_PORT=8000
+    GATEWAY_PORT=8000 \
+    GATEWAY_WORKERS=1 \
+    GATEWAY_DB_MAX_CONNECTIONS=16
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid gateway --no-create-home --shell /usr/sbin/nologin gateway
 COPY --from=build /dist/ /tmp/dist/

@@ -12,15 +12,16 @@ from types import ModuleType
 
 from pydantic import SecretStr
 
-from db.engine import Database
 from db.migrate import apply_migrations
-from gateway.app import pool_from
+from gateway.app import database_from
 from gateway.audit_cli import add_audit_parser, run_audit
 from gateway.embedded import start_embedded_postgres
 from gateway.keys_cli import add_keys_parser, run_keys
+from gateway.pool_plan import BudgetTooSmall, plan_pools
 from gateway.schema import served_schema
 from gateway.serve import serve
 from gateway.settings import MissingDatabaseUrl, Settings
+from gateway.workers import Supervisor
 from resolvers.schema import build_schema
 
 __all__ = ["main"]
@@ -35,6 +36,9 @@ def _migrate(url: str) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
+    plan_pools(settings)  # refuse a configuration over the connection budget before starting
+    if settings.workers > 1:
+        raise SystemExit(Supervisor(settings, host, port).run())
     serve(settings, host, port)
 
 
@@ -57,7 +61,7 @@ def _demo() -> ModuleType | None:
 
 
 async def _load_demo(settings: Settings, demo: ModuleType) -> int:
-    database = Database(settings.require_database_url(), pool_from(settings))
+    database = database_from(settings)
     try:
         await database.start()
         points: int = await demo.load_demo(served_schema(settings), database)
@@ -109,6 +113,14 @@ def main(argv: list[str] | None = None) -> None:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--host", default=None)
         command.add_argument("--port", type=int, default=None)
+        if name == "serve":
+            command.add_argument(
+                "--workers",
+                type=int,
+                default=None,
+                help="worker processes sharing the port and GATEWAY_DB_MAX_CONNECTIONS "
+                "(default: GATEWAY_WORKERS, 1)",
+            )
     commands.add_parser("migrate", help="apply pending database migrations")
     add_keys_parser(commands)
     add_audit_parser(commands)
@@ -117,10 +129,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = Settings()
+    if getattr(args, "workers", None) is not None:
+        settings = settings.model_copy(update={"workers": args.workers})
     try:
         _run(args, settings)
     except MissingDatabaseUrl as exc:
         parser.exit(2, f"error: {exc}; set it to postgresql://user@host:port/database\n")
+    except BudgetTooSmall as exc:
+        parser.exit(2, f"error: {exc}\n")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:

@@ -24,6 +24,7 @@ from gateway.health import Lifecycle, health_endpoints
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.middleware import RequestContext
 from gateway.pipeline import GraphQLPipeline
+from gateway.pool_plan import plan_pools
 from gateway.ratelimit import RateLimits
 from gateway.responses import error_response
 from gateway.schema import served_schema
@@ -33,7 +34,7 @@ from resolvers.auth import Scope
 from resolvers.codes import ErrorCode
 from resolvers.context import Limits
 
-__all__ = ["LOCAL_ORIGINS", "create_app", "limits_from", "pool_from"]
+__all__ = ["LOCAL_ORIGINS", "create_app", "database_from", "limits_from", "pool_from"]
 
 log = logging.getLogger("gateway.app")
 
@@ -51,17 +52,19 @@ def limits_from(settings: Settings) -> Limits:
 
 
 def pool_from(settings: Settings) -> PoolConfig:
-    return PoolConfig(
-        size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        timeout_s=settings.db_pool_timeout_s,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-        connect_timeout_s=settings.db_connect_timeout_s,
-    )
+    """The read pool of one worker (`gateway.pool_plan`)."""
+    return plan_pools(settings).read
+
+
+def database_from(settings: Settings) -> Database:
+    """The worker's `Database`: read and ingest pools sized from the connection budget;
+    `BudgetTooSmall` if the settings cannot fit it."""
+    plan = plan_pools(settings)
+    return Database(settings.require_database_url(), plan.read, plan.ingest)
 
 
 def create_app(settings: Settings) -> Starlette:
-    database = Database(settings.require_database_url(), pool_from(settings))
+    database = database_from(settings)
     schema = served_schema(settings)
     authenticator = Authenticator(
         database,

@@ -39,6 +39,7 @@ REFUSALS = (
     "key_cost",
     "key_concurrency",
     "expensive_total",
+    "ingest_concurrency",
     "body_timeout",
     "header_timeout",
     "header_too_large",
@@ -49,7 +50,8 @@ log = logging.getLogger("gateway.metrics")
 
 
 class PoolCollector(Collector):
-    """Pool usage read at scrape time, every gauge a count of connections (never negative).
+    """Pool usage read at scrape time, per pool (`read`, `ingest`), every gauge a count of
+    connections (never negative).
 
     SQLAlchemy's `overflow()` is the number of open connections minus `pool_size`, so it is
     negative until the pool has filled once; the gauges report open connections split into
@@ -59,22 +61,30 @@ class PoolCollector(Collector):
         self.database = database
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        pool = self.database.engine.pool
-        counters = [getattr(pool, name, None) for name in ("size", "checkedout", "checkedin")]
-        if not all(callable(c) for c in counters):
-            return  # a pool without counters (NullPool in tests of the embedded database)
-        size, checked_out, idle = (max(0, int(c())) for c in counters)  # type: ignore[misc]
-        for name, doc, value in (
-            ("db_pool_size", "Connections the pool keeps (pool_size).", size),
-            ("db_pool_checked_out", "Open connections in use.", checked_out),
-            ("db_pool_idle", "Open connections waiting in the pool.", idle),
-            (
-                "db_pool_overflow",
-                "Open connections above pool_size (0 while the pool has not filled).",
-                max(0, checked_out + idle - size),
-            ),
-        ):
-            yield GaugeMetricFamily(name, doc, value=float(value))
+        families = {
+            name: GaugeMetricFamily(name, doc, labels=["pool"])
+            for name, doc in (
+                ("db_pool_size", "Connections the pool keeps (pool_size)."),
+                ("db_pool_checked_out", "Open connections in use."),
+                ("db_pool_idle", "Open connections waiting in the pool."),
+                (
+                    "db_pool_overflow",
+                    "Open connections above pool_size (0 while the pool has not filled).",
+                ),
+            )
+        }
+        for named in self.database.pools:
+            pool = named.engine.pool
+            counters = [getattr(pool, name, None) for name in ("size", "checkedout", "checkedin")]
+            if not all(callable(c) for c in counters):
+                continue  # a pool without counters (NullPool in tests of the embedded database)
+            size, checked_out, idle = (max(0, int(c())) for c in counters)  # type: ignore[misc]
+            values = (size, checked_out, idle, max(0, checked_out + idle - size))
+            for family, value in zip(families.values(), values, strict=True):
+                family.add_metric([named.name], float(value))
+        for family in families.values():
+            if family.samples:
+                yield family
 
 
 class GatewayMetrics:

@@ -14,7 +14,9 @@ from `gateway.responses`:
     authorize      scopes of the operation's root fields (403)
     throttle       rate limits (429), then the key's cost window (429)
     admit          a free slot among the /graphql requests being served (503)
-    execute        strawberry's schema: parse, validate, execute (the resolvers' context)
+    claim_ingest   for an `ingest` call, one of its tenant's ingest slots (429)
+    execute        strawberry's schema: parse, validate, execute (the resolvers' context);
+                   a query past `read_timeout_s` is cancelled, statements too (504)
     respond        the result as JSON in the media type the client accepts
 
 Subscriptions (WebSocket) would enter at `__call__` with `scope["type"] == "websocket"`, run
@@ -44,6 +46,7 @@ from db.engine import Database
 from gateway.analysis import DocumentRefused, analyse_document, select_operation
 from gateway.auth import Authenticator, AuthError, ScopeMap
 from gateway.cost import KeyCosts
+from gateway.ingest_slots import IngestSlots, tenant_identity
 from gateway.limits import document_limits
 from gateway.ratelimit import RateLimits
 from gateway.responses import (
@@ -162,6 +165,7 @@ class GraphQLPipeline:
             None, max_expensive=1 << 30, expensive_points=settings.max_request_points
         )
         self.document_limits = document_limits(settings)
+        self.ingest_slots = IngestSlots(settings.ingest_max_concurrent)
         self.serving = 0  # /graphql requests past the checks and not yet answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -192,6 +196,7 @@ class GraphQLPipeline:
             or self.authorize(state, principal)
             or await self.throttle(scope, state, principal)
             or self.admit(state)
+            or self.claim_ingest(state, principal)
         )
         if refused is not None:
             return refused
@@ -200,6 +205,8 @@ class GraphQLPipeline:
             result = await self.execute(state, principal, request)
         finally:
             self.serving -= 1
+            if state.ingest_slot is not None:
+                self.ingest_slots.release(state.ingest_slot)
         if isinstance(result, Response):
             return result
         return self.respond(state, result, response_media_type(headers))
@@ -344,7 +351,52 @@ class GraphQLPipeline:
         log.warning("refused: %d /graphql requests already served", self.serving)
         return unavailable_response(state.request_id, self.settings.retry_after_s)
 
+    def claim_ingest(self, state: RequestState, principal: Principal) -> Response | None:
+        """429 when the caller's tenant already runs `ingest_max_concurrent` ingest calls in
+        this process (`gateway.ingest_slots`); otherwise the request holds one slot."""
+        operation = state.operation
+        if operation is None or "ingest" not in operation.root_fields:
+            return None
+        identity = tenant_identity(principal)
+        if self.ingest_slots.claim(identity):
+            state.ingest_slot = identity
+            return None
+        state.outcome = "rate_limited"
+        state.refused = "ingest_concurrency"
+        return error_response(
+            429,
+            f"{self.ingest_slots.limit} ingest calls of this tenant are already running; "
+            "retry when one has finished",
+            ErrorCode.CONCURRENCY_LIMITED,
+            {"Retry-After": "1"},
+        )
+
     async def execute(
+        self, state: RequestState, principal: Principal, request: GraphQLRequest
+    ) -> ExecutionResult | Response:
+        """The operation's result. A query gets `read_timeout_s` in all: past it, the
+        execution is cancelled, which cancels every resolver still waiting and, through
+        asyncpg, the statements they run (the server stops them), and the answer is 504."""
+        timeout = None
+        if state.operation is not None and state.operation.kind == "query":
+            timeout = self.settings.read_timeout_s
+        limit = asyncio.timeout(timeout)
+        try:
+            async with limit:
+                return await self._execute(state, principal, request)
+        except TimeoutError:
+            if not limit.expired():
+                raise  # not ours: a client-side command timeout or the like
+            state.outcome = "timeout"
+            log.warning("query cancelled after the read time limit of %s s", timeout)
+            return error_response(
+                504,
+                f"the query did not finish within {timeout:g} s and was cancelled; ask for "
+                "less (a shorter range, a coarser `every`) or retry later",
+                ErrorCode.READ_TIMEOUT,
+            )
+
+    async def _execute(
         self, state: RequestState, principal: Principal, request: GraphQLRequest
     ) -> ExecutionResult | Response:
         account = self.key_costs.account(principal.key_id) if principal.key_id else None

@@ -10,6 +10,8 @@ on /graphql requests (docs/limits.md).
 
 from __future__ import annotations
 
+import os
+import socket
 from types import FrameType
 
 import uvicorn
@@ -27,13 +29,24 @@ __all__ = ["GatewayServer", "server_config", "serve"]
 
 
 class GatewayServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle) -> None:
+    def __init__(
+        self, config: uvicorn.Config, lifecycle: Lifecycle, supervisor_pid: int | None = None
+    ) -> None:
         super().__init__(config)
         self.lifecycle = lifecycle
+        self.supervisor_pid = supervisor_pid
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.lifecycle.draining = True
         super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        # A worker whose supervisor died (SIGKILL, OOM) shuts down gracefully instead of
+        # holding the port as an orphan nobody restarts or stops.
+        if self.supervisor_pid is not None and os.getppid() != self.supervisor_pid:
+            self.lifecycle.draining = True
+            self.should_exit = True
+        return await super().on_tick(counter)
 
 
 def server_config(settings: Settings, app: Starlette, host: str, port: int) -> uvicorn.Config:
@@ -58,8 +71,17 @@ def server_config(settings: Settings, app: Starlette, host: str, port: int) -> u
     )
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    sock: socket.socket | None = None,
+    supervisor_pid: int | None = None,
+) -> None:
+    """One process serving until SIGTERM/SIGINT: on `host:port`, or on `sock` as a worker."""
     configure_logging(settings.log_level)
     app = create_app(settings)
     tune_collector()
-    GatewayServer(server_config(settings, app, host, port), app.state.lifecycle).run()
+    config = server_config(settings, app, host, port)
+    server = GatewayServer(config, app.state.lifecycle, supervisor_pid)
+    server.run(sockets=None if sock is None else [sock])

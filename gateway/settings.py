@@ -36,9 +36,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: str = Field(default=".data", description="Where the embedded PostgreSQL lives.")
 
+    # Processes and connections (docs/limits.md, "Connection pools"): `serve` runs
+    # `workers` processes; all of them together hold at most `db_max_connections`, each
+    # worker's share split into 2 listener connections, its ingest pool and its read pool.
+    workers: int = Field(default=1, ge=1, description="Worker processes of `serve`.")
+    db_max_connections: int = Field(
+        default=16, ge=4, description="Connections all workers together may open."
+    )
+    db_ingest_connections: int = Field(
+        default=2, ge=1, description="Each worker's ingest pool (sample writes, deletions)."
+    )
     # Pool and timeouts (docs/operations.md, Failure behaviour).
-    db_pool_size: int = Field(default=5, ge=1)
-    db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout_s: float = Field(default=3.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=100)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
@@ -72,6 +80,12 @@ class Settings(BaseSettings):
     # /graphql requests served at once (past the checks); more get 503 at once. /healthz,
     # /readyz and /metrics are not counted.
     max_graphql_requests: int = Field(default=64, ge=1)
+    # Queries only: a query still running after this many seconds is cancelled, statements
+    # included, and answered 504 READ_TIMEOUT (docs/limits.md, "Read time limit").
+    read_timeout_s: float = Field(default=10.0, gt=0)
+    # `ingest` calls one tenant (one key until tenants exist) may run at once in a process;
+    # one more is refused with 429 CONCURRENCY_LIMITED (docs/limits.md, "Ingest concurrency").
+    ingest_max_concurrent: int = Field(default=2, ge=1)
 
     # Per-key cost (docs/limits.md): points (buckets, samples, KPI steps as the request
     # budget charges them) per window, `limits` syntax, unset = off; and how many requests

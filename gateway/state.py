@@ -34,6 +34,7 @@ class RequestState:
     graphql_errors: int = 0
     rows: dict[str, int] = field(default_factory=dict)  # ingest points by outcome
     account: RequestAccount | None = None  # the key's cost account while the request runs
+    ingest_slot: str | None = None  # the identity whose ingest slot the request holds
 
     @property
     def key_id(self) -> str | None:

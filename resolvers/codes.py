@@ -55,6 +55,15 @@ class ErrorCode(_Code):
     GATEWAY_ERROR = "GATEWAY_ERROR", "an expected failure without a more specific code"
     COST_LIMITED = "COST_LIMITED", "the key's point budget or expensive-request slots are spent"
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT", "the request body did not arrive in time"
+    READ_TIMEOUT = (
+        "READ_TIMEOUT",
+        "a query ran longer than the read time limit (HTTP 504); its statements were cancelled",
+    )
+    CONCURRENCY_LIMITED = (
+        "CONCURRENCY_LIMITED",
+        "the tenant (the key, for now) already runs its most ingest calls at once; retry "
+        "after Retry-After",
+    )
     QUERY_TOO_DEEP = "QUERY_TOO_DEEP", "the operation is nested deeper than the depth limit"
     TOO_MANY_ALIASES = "TOO_MANY_ALIASES", "more aliases than allowed, spreads multiplied"
     TOO_MANY_ROOT_FIELDS = "TOO_MANY_ROOT_FIELDS", "more root fields than one operation may have"

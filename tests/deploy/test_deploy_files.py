@@ -26,6 +26,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from gateway.pool_plan import plan_pools
 from gateway.settings import Settings
 from tests.conftest import LiveGateway, _free_port as free_port, running_app
 from tests.deploy.files import (
@@ -648,3 +649,44 @@ def test_gateway_image_builds_and_carries_the_dashboard() -> None:
     assert "../gateway/static" in (ROOT / "frontend" / "vite.config.ts").read_text()
     wheel_config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
     assert "gateway/static/" in wheel_config["targets"]["wheel"]["artifacts"]
+
+
+# --- processes and connections -------------------------------------------------------------
+
+# PostgreSQL's defaults (the `db` service and a managed server unless configured otherwise):
+# max_connections 100, of which superuser_reserved_connections 3 (docs/deployment.md).
+DATABASE_CONNECTIONS = 100 - 3
+MIGRATION_CONNECTIONS = 1  # the migration job, which may run beside the gateways
+
+
+def test_compose_gateway_fits_its_connection_budget(
+    compose: Doc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = services(compose)["gateway"]["environment"]
+    values = {k: resolve_compose_vars(str(v)) for k, v in environment.items()}
+    settings = settings_from(values, monkeypatch)
+    plan = plan_pools(settings)  # what `serve` checks before it starts any worker
+    assert plan.workers == settings.workers >= 2, "one host: the workers use its cores"
+    assert plan.total <= settings.db_max_connections
+    assert settings.db_max_connections + MIGRATION_CONNECTIONS <= DATABASE_CONNECTIONS
+
+
+def test_k8s_gateways_at_most_replicas_fit_the_database(
+    k8s_documents: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = named(k8s_documents, "ConfigMap", "gateway-config")["data"]
+    settings = settings_from({**config, "DATABASE_URL": "postgresql://p@db/p"}, monkeypatch)
+    plan = plan_pools(settings)
+    assert plan.workers == 1, "one process per pod: Kubernetes scales with replicas"
+    hpa = named(k8s_documents, "HorizontalPodAutoscaler", "energy-gateway")
+    most = hpa["spec"]["maxReplicas"] * settings.db_max_connections
+    assert most + MIGRATION_CONNECTIONS <= DATABASE_CONNECTIONS, most
+
+
+def test_the_image_default_fits_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    instructions = dockerfile_instructions(DOCKER / "gateway.Dockerfile")
+    env = " ".join(a for i, a in instructions if i == "ENV")
+    values = dict(re.findall(r"\b(GATEWAY_[A-Z_]+)=(\S+)", env))
+    assert {"GATEWAY_WORKERS", "GATEWAY_DB_MAX_CONNECTIONS"} <= set(values)
+    settings = settings_from({**values, "DATABASE_URL": "postgresql://p@db/p"}, monkeypatch)
+    assert plan_pools(settings).total <= settings.db_max_connections

@@ -118,7 +118,10 @@ async def test_real_statement_timeout_is_503(
 
 
 async def test_real_pool_timeout_is_503(database_url: str, api_keys: dict[str, str]) -> None:
-    settings = settings_for(database_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout_s=0.3)
+    # 4 = 2 listener + 1 ingest + 1 read connection (gateway.pool_plan)
+    settings = settings_for(
+        database_url, db_max_connections=4, db_ingest_connections=1, db_pool_timeout_s=0.3
+    )
     async with running_app(settings) as (app, client):
         headers = bearer(api_keys["read"])
         assert (await client.post("/graphql", json=LIST, headers=headers)).status_code == 200

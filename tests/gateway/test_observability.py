@@ -96,9 +96,16 @@ async def test_metrics_match_rows_ingested(
     assert after[ok] - before.get(ok, 0.0) == 5
     newest = (START + timedelta(hours=499)).timestamp()
     assert after[("series_last_timestamp_seconds", (("series", "obs:a"),))] == newest
-    assert ("db_pool_size", ()) in after and ("db_pool_checked_out", ()) in after
-    pool = {name: v for (name, _), v in after.items() if name.startswith("db_pool_")}
-    assert set(pool) == {"db_pool_size", "db_pool_checked_out", "db_pool_idle", "db_pool_overflow"}
+    for pool_name in ("read", "ingest"):  # one gauge set per pool (db.engine)
+        labels = (("pool", pool_name),)
+        assert ("db_pool_size", labels) in after and ("db_pool_checked_out", labels) in after
+    pool = {key: v for key, v in after.items() if key[0].startswith("db_pool_")}
+    assert {name for name, _ in pool} == {
+        "db_pool_size",
+        "db_pool_checked_out",
+        "db_pool_idle",
+        "db_pool_overflow",
+    }
     assert min(pool.values()) >= 0  # SQLAlchemy's own overflow() reads -pool_size at first
     requests = (
         "http_requests_total",
