@@ -312,7 +312,8 @@ class GraphQLPipeline:
         document that does not parse passes (unless the allow-list refuses it): `execute`
         reports the syntax error before anything runs."""
         document = self.documents.get(request.query)
-        if not self.persisted.allowed(document.canonical):
+        # The canonical form is computed only in allow-list mode (once per document).
+        if self.persisted.only and not self.persisted.allowed(document.canonical):
             state.outcome = "rejected"
             return error_response(
                 403,
