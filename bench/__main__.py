@@ -48,6 +48,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, help="runs per scenario and side (default 3)")
     parser.add_argument("--load-seconds", type=float, help="load test duration (default 60)")
     parser.add_argument("--no-list-shape", action="store_true", help="skip the list-shape ingest")
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="skip the ingest scenarios (reads only)"
+    )
     parser.add_argument("--output", type=Path, help="also write the table (markdown) here")
     return parser.parse_args(argv)
 
@@ -64,6 +67,8 @@ def _config(args: argparse.Namespace) -> Config:
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if args.no_list_shape:
         config = replace(config, list_shape=False)
+    if args.no_ingest:
+        config = replace(config, ingest=False)
     if config.rows % config.batch:
         raise SystemExit("--rows must be a multiple of --batch")
     return config

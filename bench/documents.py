@@ -122,11 +122,13 @@ def main(argv: list[str] | None = None) -> None:
         text = largest(build)
         document = parse(text, max_tokens=LIMITS.max_tokens, no_location=True)
         try:
-            result = analysis._analyse(document, LIMITS)
+            result = analysis.analyse_parsed(document, LIMITS)
             verdict = "runs" if result.operations else "-"
         except DocumentRefused as refused:
             verdict = refused.code
-        walk = _time(partial(_quiet, partial(analysis._analyse, document, LIMITS)), args.repeat)
+        walk = _time(
+            partial(_quiet, partial(analysis.analyse_parsed, document, LIMITS)), args.repeat
+        )
         total = _time(partial(_quiet, partial(analysis._analyse_text, text, LIMITS)), args.repeat)
         checked = _time(partial(validate, schema._schema, document), max(3, args.repeat // 10))
         worst = max(worst, total[1])

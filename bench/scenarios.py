@@ -48,6 +48,7 @@ class Config:
     load_clients: int = 50
     load_seconds: float = 60.0
     list_shape: bool = True  # also time the contract `[DateTime!]!`/`[Float!]!` ingest shape
+    ingest: bool = True  # False: the read scenarios only
 
     @classmethod
     def smoke(cls) -> Config:
@@ -582,50 +583,53 @@ async def run_all(h: Harness, progress: Callable[[str], None]) -> list[Row]:
     h.gateway.reset_peak_rss()
     rss_before = h.gateway.rss_bytes()
 
-    progress("ingest UPDATE into an empty range")
-    row = await ingest_scenario(h, f"ingest UPDATE, empty range ({per_call})", data, mode="update")
-    row.target = ">= 300k rows/s and >= 0.8x"
-    row.met = row.gateway.median >= 300_000 and (row.ratio or 0) >= 0.8
-    rows.append(row)
-    peak_first = h.gateway.peak_rss_bytes()
-
-    progress("re-ingest: every row conflicts, half changed")
-    row = await ingest_scenario(
-        h, "re-ingest UPDATE, all conflict, half changed", data, mode="reingest"
-    )
-    row.target = ">= 0.8x"
-    row.met = (row.ratio or 0) >= 0.8
-    rows.append(row)
-
-    progress("append: onConflict ERROR, plain COPY")
-    row = await ingest_scenario(h, "append, onConflict ERROR (plain COPY)", data, mode="append")
-    row.target = ">= 500k rows/s"
-    row.met = row.gateway.median >= 500_000
-    rows.append(row)
-
-    if h.config.list_shape:
-        progress("ingest UPDATE with the [DateTime!]!/[Float!]! list shape")
+    if h.config.ingest:
+        progress("ingest UPDATE into an empty range")
         row = await ingest_scenario(
-            h,
-            "ingest UPDATE, list shape `timestamps`/`values`",
-            data,
-            mode="update",
-            list_shape=True,
+            h, f"ingest UPDATE, empty range ({per_call})", data, mode="update"
         )
-        row.note = "contract shape, for comparison"
+        row.target = ">= 300k rows/s and >= 0.8x"
+        row.met = row.gateway.median >= 300_000 and (row.ratio or 0) >= 0.8
+        rows.append(row)
+        peak_first = h.gateway.peak_rss_bytes()
+
+        progress("re-ingest: every row conflicts, half changed")
+        row = await ingest_scenario(
+            h, "re-ingest UPDATE, all conflict, half changed", data, mode="reingest"
+        )
+        row.target = ">= 0.8x"
+        row.met = (row.ratio or 0) >= 0.8
         rows.append(row)
 
-    peak_all = h.gateway.peak_rss_bytes()
-    rows.append(
-        Row(
-            f"gateway peak RSS while ingesting {h.config.rows:,} rows",
-            Measure("MB", higher_is_better=False, samples=[peak_first / 2**20]),
-            note=f"RSS at start {rss_before / 2**20:.0f} MB; {h.config.repeat} runs of the first "
-            f"scenario; after all ingest scenarios {peak_all / 2**20:.0f} MB",
-            target="< 400 MB",
-            met=peak_first < 400 * 2**20,
+        progress("append: onConflict ERROR, plain COPY")
+        row = await ingest_scenario(h, "append, onConflict ERROR (plain COPY)", data, mode="append")
+        row.target = ">= 500k rows/s"
+        row.met = row.gateway.median >= 500_000
+        rows.append(row)
+
+        if h.config.list_shape:
+            progress("ingest UPDATE with the [DateTime!]!/[Float!]! list shape")
+            row = await ingest_scenario(
+                h,
+                "ingest UPDATE, list shape `timestamps`/`values`",
+                data,
+                mode="update",
+                list_shape=True,
+            )
+            row.note = "contract shape, for comparison"
+            rows.append(row)
+
+        peak_all = h.gateway.peak_rss_bytes()
+        rows.append(
+            Row(
+                f"gateway peak RSS while ingesting {h.config.rows:,} rows",
+                Measure("MB", higher_is_better=False, samples=[peak_first / 2**20]),
+                note=f"RSS at start {rss_before / 2**20:.0f} MB; {h.config.repeat} runs of the "
+                f"first scenario; after all ingest scenarios {peak_all / 2**20:.0f} MB",
+                target="< 400 MB",
+                met=peak_first < 400 * 2**20,
+            )
         )
-    )
 
     progress("loading read data")
     reads = read_data(h.config)

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.binds import positional
-from db.engine import Database, driver_connection
+from db.engine import Database
 from db.intervals import BucketWidth
 from db.rollups import (
     Rollup,
@@ -283,8 +283,7 @@ async def _fetch_records(
     asyncpg records, with no per-row conversion. With `raw_sql`, `sql` is a `guarded` read
     of a rollup, and `raw_sql` answers instead when it declines (a write awaits its
     refresh)."""
-    async with database.connect() as conn:
-        raw = await driver_connection(conn)
+    async with database.acquire() as raw:
         statement, args = positional(sql, params)
         rows = list(await raw.fetch(statement, *args))
         if raw_sql is not None and rows and rows[0][0] is None:
@@ -341,8 +340,7 @@ async def fetch_columns(
         columns: list[list[Any]] = [[] for _ in range(width)]
         _append(columns, await _fetch_records(database, sql, params, raw_sql=raw_sql), width)
         return columns
-    async with database.connect() as conn:
-        raw = await driver_connection(conn)
+    async with database.acquire() as raw:
         statement, args = positional(sql, params)
         read = await _read_chunked(raw, statement, args, width, guard=raw_sql is not None)
         if read is None:

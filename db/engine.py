@@ -12,7 +12,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+from sqlalchemy import event, exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from db.capabilities import Capabilities, detect_capabilities
 
@@ -38,13 +41,15 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def _engine(url: str, pool: PoolConfig, application_name: str) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool.size,
         max_overflow=pool.max_overflow,
         pool_timeout=pool.timeout_s,
         pool_recycle=pool.recycle_s,
-        pool_pre_ping=True,
+        # No pre-ping (a BEGIN / `;` / ROLLBACK round trip per checkout): `_closed_check`
+        # below refuses connections the server has closed, at no cost.
+        pool_pre_ping=False,
         connect_args={
             "timeout": pool.connect_timeout_s,
             # A client-side bound too, for a server that stopped answering (network
@@ -58,6 +63,8 @@ def _engine(url: str, pool: PoolConfig, application_name: str) -> AsyncEngine:
             },
         },
     )
+    event.listen(engine.sync_engine.pool, "checkout", _closed_check)
+    return engine
 
 
 class Pool:
@@ -73,6 +80,19 @@ class Pool:
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled asyncpg connection without SQLAlchemy's Connection around it, for hot
+        reads sent as prepared statements (no transaction is opened: each statement runs on
+        its own). Same pool, same checks as `connect`."""
+        fairy: PoolProxiedConnection = await greenlet_spawn(self.engine.sync_engine.pool.connect)
+        try:
+            driver = fairy.driver_connection
+            assert isinstance(driver, asyncpg.Connection)
+            yield driver
+        finally:
+            await greenlet_spawn(fairy.close)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -119,6 +139,12 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        """A read-pool asyncpg connection for prepared hot reads (`Pool.acquire`)."""
+        async with self.read.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         async with self.read.begin() as conn:
             yield conn
@@ -126,6 +152,19 @@ class Database:
     async def dispose(self) -> None:
         for pool in self.pools:
             await pool.engine.dispose()
+
+
+def _closed_check(
+    dbapi_connection: object, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """Pool checkout: a connection whose socket the server closed (restart, terminated
+    backend, failover) is discarded and the pool tries another or opens a new one. asyncpg
+    sees the close as soon as the event loop reads the socket's EOF, so this costs no round
+    trip; a connection that dies later fails its statement, which `db.availability` turns
+    into a 503, and SQLAlchemy or this check discards it."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if isinstance(driver, asyncpg.Connection) and driver.is_closed():
+        raise sa_exc.DisconnectionError("connection closed by the server")
 
 
 async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:

@@ -208,8 +208,7 @@ async def write_samples(
 async def read_samples(
     database: Database, *, series_id: int, start: datetime, end: datetime, limit: int
 ) -> tuple[list[datetime], list[float]]:
-    async with database.connect() as conn:
-        raw = await driver_connection(conn)
+    async with database.acquire() as raw:
         rows = await raw.fetch(
             "SELECT ts, value FROM samples WHERE series_id = $1 AND ts >= $2 AND ts < $3 "
             "ORDER BY ts LIMIT $4",

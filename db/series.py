@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -40,8 +41,8 @@ class SeriesRecord:
     meter_modulus: float | None = None
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> SeriesRecord:
-        m = row._mapping
+    def from_row(cls, row: Row[Any] | asyncpg.Record) -> SeriesRecord:
+        m = row._mapping if isinstance(row, Row) else row
         return cls(
             id=m["id"],
             key=m["key"],
@@ -134,10 +135,15 @@ async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecor
     return SeriesRecord.from_row(row)
 
 
+# The lookup every series read starts with: sent as is on asyncpg, which prepares it once per
+# connection (its statement cache) instead of SQLAlchemy compiling and wrapping it per request.
+_BY_KEYS = f"SELECT {', '.join(c.name for c in _COLUMNS)} FROM series WHERE key = ANY($1::text[])"
+
+
 async def fetch_series_by_keys(database: Database, keys: Sequence[str]) -> list[SeriesRecord]:
-    async with database.connect() as conn:
-        rows = await conn.execute(select(*_COLUMNS).where(series.c.key.in_(list(keys))))
-        return [SeriesRecord.from_row(r) for r in rows]
+    async with database.acquire() as conn:
+        rows = await conn.fetch(_BY_KEYS, list(keys))
+    return [SeriesRecord.from_row(r) for r in rows]
 
 
 async def list_series(

@@ -39,6 +39,7 @@ __all__ = [
     "DocumentRefused",
     "Operation",
     "analyse_document",
+    "analyse_parsed",
     "select_operation",
 ]
 
@@ -189,7 +190,8 @@ def _too_many_aliases(count: int, limits: DocumentLimits) -> DocumentRefused:
     )
 
 
-def _analyse(document: DocumentNode, limits: DocumentLimits) -> Analysis:
+def analyse_parsed(document: DocumentNode, limits: DocumentLimits) -> Analysis:
+    """The analysis of a parsed document; raises DocumentRefused."""
     walk = _Walk(document, limits)
     operations: list[Operation] = []
     aliases = 0
@@ -238,7 +240,7 @@ def _analyse_text(query: str, limits: DocumentLimits) -> Analysis | None:
         document = parse(query, max_tokens=limits.max_tokens, no_location=True)
     except GraphQLError:
         return None
-    return _analyse(document, limits)
+    return analyse_parsed(document, limits)
 
 
 @dataclass(frozen=True)

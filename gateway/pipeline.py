@@ -7,16 +7,19 @@ from `gateway.responses`:
     (method)       POST only (405)
     authenticate   credentials (401, 503 if the key store is down)
     read_request   media type (415), body size (413) and time (408), JSON
-                   object with a string `query` (400); persisted queries would resolve a
-                   document id here (issue 12)
-    analyse        one linear walk of the document: limits, fragment cycles and the operation
-                   that will execute (400, `gateway.analysis`)
+                   object with a string `query` (400), or a persisted query's hash
+                   resolved to its document (`gateway.persisted`; 200 with
+                   PERSISTED_QUERY_NOT_FOUND, 400 on a hash mismatch)
+    analyse        the document, parsed and analysed once per distinct text
+                   (`gateway.documents`): the allow-list (403), limits, fragment cycles and
+                   the operation that will execute (400, `gateway.analysis`)
     authorize      scopes of the operation's root fields (403)
     throttle       rate limits (429), then the key's cost window (429)
     admit          a free slot among the /graphql requests being served (503)
     claim_ingest   for an `ingest` call, one of its tenant's ingest slots (429)
-    execute        strawberry's schema: parse, validate, execute (the resolvers' context);
-                   a query past `read_timeout_s` is cancelled, statements too (504)
+    execute        strawberry's schema: execute the prepared document, validated once per
+                   document (`gateway.documents.PreparedDocument`); a query past
+                   `read_timeout_s` is cancelled, statements too (504)
     respond        the result as JSON in the media type the client accepts
 
 Subscriptions (WebSocket) would enter at `__call__` with `scope["type"] == "websocket"`, run
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 import strawberry
@@ -43,11 +46,13 @@ from strawberry.types.graphql import OperationType
 
 from db.availability import unavailable_reason
 from db.engine import Database
-from gateway.analysis import DocumentRefused, analyse_document, select_operation
+from gateway.analysis import DocumentRefused, select_operation
 from gateway.auth import Authenticator, AuthError, ScopeMap
 from gateway.cost import KeyCosts
+from gateway.documents import Documents
 from gateway.ingest_slots import IngestSlots, tenant_identity
 from gateway.limits import document_limits
+from gateway.persisted import PersistedQueries, parse_persisted_query, sha256_hex
 from gateway.ratelimit import RateLimits
 from gateway.responses import (
     GRAPHQL_RESPONSE,
@@ -82,6 +87,7 @@ class GraphQLRequest:
     variables: dict[str, object] | None
     operation_name: str | None
     extensions: dict[str, object] | None
+    persisted: str | None = None  # a verified hash to keep the document under once it passes
 
 
 class _BodyTooLarge(Exception):
@@ -153,6 +159,7 @@ class GraphQLPipeline:
         settings: Settings,
         rate_limits: RateLimits | None = None,
         key_costs: KeyCosts | None = None,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         self.schema = schema
         self.database = database
@@ -166,6 +173,13 @@ class GraphQLPipeline:
         )
         self.document_limits = document_limits(settings)
         self.ingest_slots = IngestSlots(settings.ingest_max_concurrent)
+        self.documents = Documents(self.document_limits)
+        self.persisted = persisted or PersistedQueries.from_settings(
+            enabled=settings.persisted_queries,
+            size=settings.persisted_queries_size,
+            only=settings.persisted_queries_only,
+            documents=settings.persisted_documents,
+        )
         self.serving = 0  # /graphql requests past the checks and not yet answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -288,18 +302,42 @@ class GraphQLPipeline:
             return _bad_request("the body is not valid JSON")
         if isinstance(payload, list):
             return _bad_request("batched operations are not supported")
+        if isinstance(payload, dict) and isinstance(payload.get("extensions"), dict):
+            if (found := self._persisted_query(payload)) is not None:
+                if isinstance(found, Response):
+                    state.outcome = "rejected"
+                    return found
+                query, digest = found
+                request = _graphql_request({**payload, "query": query})
+                if isinstance(request, GraphQLRequest):
+                    request = replace(request, persisted=digest)
+                return request
         return _graphql_request(payload)
 
     def analyse(self, state: RequestState, request: GraphQLRequest) -> Response | None:
-        """Limits and the operation that will execute, before validation. A document that
-        does not parse passes: `execute` reports the syntax error before anything runs."""
+        """The allow-list, limits and the operation that will execute, before validation. A
+        document that does not parse passes (unless the allow-list refuses it): `execute`
+        reports the syntax error before anything runs."""
+        document = self.documents.get(request.query)
+        # The canonical form is computed only in allow-list mode (once per document).
+        if self.persisted.only and not self.persisted.allowed(document.canonical):
+            state.outcome = "rejected"
+            return error_response(
+                403,
+                "this gateway runs registered documents only, and this is not one of them",
+                ErrorCode.DOCUMENT_NOT_ALLOWED,
+            )
         try:
-            analysis = analyse_document(request.query, self.document_limits)
-            if analysis is not None:
-                state.operation = select_operation(analysis, request.operation_name)
+            if (refused := document.refused()) is not None:
+                raise refused
+            if document.analysis is not None:
+                state.operation = select_operation(document.analysis, request.operation_name)
         except DocumentRefused as refused:
             state.outcome = "rejected"
             return _bad_request(str(refused), refused.code)
+        state.document = document
+        if request.persisted is not None and document.node is not None:
+            self.persisted.store(request.persisted, request.query)
         return None
 
     def authorize(self, state: RequestState, principal: Principal) -> Response | None:
@@ -445,6 +483,42 @@ class GraphQLPipeline:
         return Response(orjson.dumps(body), status, headers=headers, media_type=media_type)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _persisted_query(self, payload: dict[str, object]) -> tuple[str, str] | Response | None:
+        """Apollo's automatic persisted queries: (query, verified hash), a refusal, or None
+        when the request has no `persistedQuery` extension."""
+        extensions = payload["extensions"]
+        assert isinstance(extensions, dict)
+        if "persistedQuery" not in extensions:
+            return None
+        if not self.persisted.enabled:
+            # Apollo's clients stop sending hashes after this answer.
+            return error_response(
+                200, "PersistedQueryNotSupported", ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED
+            )
+        persisted = parse_persisted_query(extensions["persistedQuery"])
+        if isinstance(persisted, str):
+            return _bad_request(persisted)
+        query = payload.get("query")
+        if query is None:
+            found = self.persisted.lookup(persisted.sha256)
+            if found is None:
+                # 200, not cached by anyone: the client sends the query with the hash next.
+                return error_response(
+                    200,
+                    "PersistedQueryNotFound",
+                    ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+                    {"Cache-Control": "private, no-cache, must-revalidate"},
+                )
+            return found, persisted.sha256
+        if isinstance(query, str) and sha256_hex(query) != persisted.sha256:
+            return _bad_request(
+                "`sha256Hash` is not the SHA-256 of `query`",
+                ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+            )
+        if not isinstance(query, str):
+            return None  # `_graphql_request` refuses it
+        return query, persisted.sha256
 
     async def _rate_limited(self, state: RequestState, rule: str, identity: str) -> Response | None:
         if not self.rate_limits.enabled:

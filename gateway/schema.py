@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection
 
+from gateway.documents import PreparedDocument
 from gateway.errors import ErrorMasking
 from gateway.limits import limit_extensions
 from gateway.settings import Settings
@@ -17,8 +18,8 @@ def served_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[ExtensionFactory] = [
         lambda: ErrorMasking(suggestions=settings.dev),
         *limit_extensions(settings),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        # The document the pipeline parsed, analysed and validated once (no second parse).
+        PreparedDocument,
     ]
     if not settings.dev:
         extensions.append(DisableIntrospection)

@@ -69,6 +69,26 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_ingest_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
+    # Persisted queries (docs/api.md, "Persisted queries"): Apollo's automatic persisted
+    # queries, a per-process LRU of documents by hash; documents registered at start-up
+    # (a .graphql file, a directory of them, or a JSON manifest); and the allow-list mode.
+    persisted_queries: bool = Field(
+        default=True, description="Accept `extensions.persistedQuery` (Apollo's APQ)."
+    )
+    persisted_queries_size: int = Field(
+        default=1000, ge=0, description="Documents kept by hash per process (LRU)."
+    )
+    persisted_documents: str | None = Field(
+        default=None,
+        description="Registered documents: a .graphql file, a directory of them, or a JSON "
+        "manifest (Apollo's, or {id: document}).",
+    )
+    persisted_queries_only: bool = Field(
+        default=False,
+        description="Allow-list mode: only the registered documents run; needs "
+        "`persisted_documents`.",
+    )
+
     # Connections (docs/limits.md): a request's headers must arrive within
     # `header_timeout_s` of the connection opening (or of its first byte on a kept-alive
     # connection) and stay under `max_header_bytes`; its body within `body_timeout_s`; an

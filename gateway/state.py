@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.analysis import Operation
 from gateway.cost import RequestAccount
+from gateway.documents import Document
 from resolvers.auth import Principal
 
 __all__ = ["RequestState"]
@@ -25,6 +26,7 @@ class RequestState:
     request_id: str = "-"
     principal: Principal | None = None
     operation: Operation | None = None  # the operation that will execute, from the analysis
+    document: Document | None = None  # parsed and analysed, for strawberry to execute
     outcome: str | None = None  # set when a check decides it; otherwise derived from the status
     refused: str | None = None  # the metric label of a refusal (overloaded, key_cost, ...)
     rate_limited: str | None = None  # the rate-limit rule that refused

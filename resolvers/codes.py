@@ -74,6 +74,22 @@ class ErrorCode(_Code):
         "several operations in the document and no operationName",
     )
     UNKNOWN_OPERATION = "UNKNOWN_OPERATION", "operationName names no operation of the document"
+    PERSISTED_QUERY_NOT_FOUND = (
+        "PERSISTED_QUERY_NOT_FOUND",
+        "the persisted query hash is unknown here: send the query with its hash",
+    )
+    PERSISTED_QUERY_NOT_SUPPORTED = (
+        "PERSISTED_QUERY_NOT_SUPPORTED",
+        "persisted queries are switched off: send the query",
+    )
+    PERSISTED_QUERY_HASH_MISMATCH = (
+        "PERSISTED_QUERY_HASH_MISMATCH",
+        "`sha256Hash` is not the SHA-256 of the query sent with it",
+    )
+    DOCUMENT_NOT_ALLOWED = (
+        "DOCUMENT_NOT_ALLOWED",
+        "allow-list mode: the document is not one of the registered documents",
+    )
 
 
 class UserErrorCode(_Code):
