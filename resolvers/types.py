@@ -8,7 +8,14 @@ from datetime import datetime
 import strawberry
 
 from resolvers.codes import UserErrorCode, describe
-from resolvers.scalars import JSON, EpochMillisColumn, FloatColumn
+from resolvers.scalars import (
+    JSON,
+    DateTimeColumn,
+    EpochMillisColumn,
+    FloatColumn,
+    IntColumn,
+    NullableFloatColumn,
+)
 
 __all__ = [
     "BucketColumns",
@@ -81,8 +88,8 @@ class Fill(enum.Enum):
 
 @strawberry.type(description="Raw samples as columns, ordered by time.")
 class SampleColumns:
-    timestamps: list[datetime]
-    values: list[float]
+    timestamps: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    values: list[float] = strawberry.field(graphql_type=FloatColumn)
     truncated: bool = strawberry.field(
         default=False, description="True when `limit` cut the result short."
     )
@@ -93,15 +100,27 @@ class SampleColumns:
     "[start, end); `ends[i]` is the next bucket's start on the wall clock of the zone."
 )
 class BucketColumns:
-    starts: list[datetime]
-    ends: list[datetime]
-    count: list[int]
-    avg: list[float | None] | None = None
-    min: list[float | None] | None = None
-    max: list[float | None] | None = None
-    sum: list[float | None] | None = None
-    first: list[float | None] | None = None
-    last: list[float | None] | None = None
+    starts: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    ends: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    count: list[int] = strawberry.field(graphql_type=IntColumn)
+    avg: list[float | None] | None = strawberry.field(
+        default=None, graphql_type=NullableFloatColumn | None
+    )
+    min: list[float | None] | None = strawberry.field(
+        default=None, graphql_type=NullableFloatColumn | None
+    )
+    max: list[float | None] | None = strawberry.field(
+        default=None, graphql_type=NullableFloatColumn | None
+    )
+    sum: list[float | None] | None = strawberry.field(
+        default=None, graphql_type=NullableFloatColumn | None
+    )
+    first: list[float | None] | None = strawberry.field(
+        default=None, graphql_type=NullableFloatColumn | None
+    )
+    last: list[float | None] | None = strawberry.field(
+        default=None, graphql_type=NullableFloatColumn | None
+    )
 
 
 @strawberry.type

@@ -1,0 +1,137 @@
+"""The column scalars of results serialise a whole list exactly as graphql-core serialises
+the same list element by element as `[DateTime!]`, `[Float!]`, `[Float]` or `[Int!]`; a list
+that graphql-core refuses an element of fails as one error at the column's path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers.scalars import (
+    DateTimeColumn,
+    FloatColumn,
+    IntColumn,
+    NullableFloatColumn,
+    scalar_map,
+)
+
+VALUES: dict[str, list[object]] = {}
+
+
+@strawberry.type
+class Lists:
+    @strawberry.field
+    def floats(self) -> list[float]:
+        return VALUES["floats"]  # type: ignore[return-value]
+
+    @strawberry.field
+    def maybe_floats(self) -> list[float | None]:
+        return VALUES["floats"]  # type: ignore[return-value]
+
+    @strawberry.field
+    def ints(self) -> list[int]:
+        return VALUES["ints"]  # type: ignore[return-value]
+
+    @strawberry.field
+    def stamps(self) -> list[datetime]:
+        return VALUES["stamps"]  # type: ignore[return-value]
+
+
+@strawberry.type
+class Columns:
+    @strawberry.field(graphql_type=FloatColumn)
+    def floats(self) -> list[float]:
+        return VALUES["floats"]  # type: ignore[return-value]
+
+    @strawberry.field(graphql_type=NullableFloatColumn)
+    def maybe_floats(self) -> list[float | None]:
+        return VALUES["floats"]  # type: ignore[return-value]
+
+    @strawberry.field(graphql_type=IntColumn)
+    def ints(self) -> list[int]:
+        return VALUES["ints"]  # type: ignore[return-value]
+
+    @strawberry.field(graphql_type=DateTimeColumn)
+    def stamps(self) -> list[datetime]:
+        return VALUES["stamps"]  # type: ignore[return-value]
+
+
+def schema(query: type) -> strawberry.Schema:
+    return strawberry.Schema(query, config=StrawberryConfig(scalar_map=scalar_map))
+
+
+T = datetime(2025, 3, 30, 1, tzinfo=UTC)
+BERLIN_SUMMER = timezone(timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("floats", {"floats": [1.5, -0.0, 1e300, 0.0]}),
+        ("floats", {"floats": [1.0, 3, 2**40]}),  # ints become floats, as `Float` does
+        ("floats", {"floats": []}),
+        ("maybeFloats", {"floats": [1.0, None, 2.5, 0.0]}),
+        ("maybeFloats", {"floats": [None, 2]}),
+        ("ints", {"ints": [0, -(2**31), 2**31 - 1]}),
+        ("ints", {"ints": [1, 2.0]}),  # an integral float is an Int to graphql-core
+        ("ints", {"ints": [1, True]}),  # and a bool is 0 or 1
+        ("stamps", {"stamps": [T, T.astimezone(BERLIN_SUMMER), T + timedelta(hours=1)]}),
+    ],
+)
+async def test_column_is_the_list_graphql_core_completes(
+    field: str, values: dict[str, list[object]]
+) -> None:
+    VALUES.clear()
+    VALUES.update(values)
+    got = await schema(Columns).execute(f"{{ {field} }}")
+    want = await schema(Lists).execute(f"{{ {field} }}")
+    assert got.errors is None and want.errors is None
+    assert got.data == want.data
+    assert got.data is not None
+    # Same JSON types too: `1 == 1.0` would hide an int where graphql-core sends a float.
+    assert [type(x) for x in got.data[field]] == [type(x) for x in want.data[field]]
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("floats", {"floats": [1.0, float("inf")]}),
+        ("floats", {"floats": [1.0, None]}),
+        ("maybeFloats", {"floats": [None, float("nan")]}),
+        ("ints", {"ints": [1, 2**31]}),
+        ("ints", {"ints": [1, None]}),
+    ],
+)
+async def test_a_refused_element_fails_the_whole_column(
+    field: str, values: dict[str, list[object]]
+) -> None:
+    VALUES.clear()
+    VALUES.update(values)
+    got = await schema(Columns).execute(f"{{ {field} }}")
+    want = await schema(Lists).execute(f"{{ {field} }}")
+    assert want.errors, "graphql-core refuses this list element by element"
+    assert got.errors is not None and len(got.errors) == 1
+    assert got.errors[0].path == [field]
+    # The message is graphql-core's own for the offending element (for a null, the
+    # scalar's refusal rather than the non-null list's).
+    if None not in values[next(iter(values))]:
+        assert got.errors[0].message == want.errors[0].message
+    else:
+        assert "cannot represent" in got.errors[0].message
+
+
+async def test_result_columns_are_refused_as_input() -> None:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def echo(self, stamps: DateTimeColumn) -> int:  # type: ignore[valid-type]
+            return 0
+
+    result = await schema(Query).execute(
+        "query($s: DateTimeColumn!) { echo(stamps: $s) }", variable_values={"s": []}
+    )
+    assert result.errors is not None
+    assert "result type" in result.errors[0].message
