@@ -123,9 +123,12 @@ class BucketColumns:
     )
 
 
+strawberry.enum(UserErrorCode, description="Codes of `UserError.code` (docs/api.md#errors).")
+
+
 @strawberry.type
 class UserError:
-    code: str = strawberry.field(
+    code: UserErrorCode = strawberry.field(
         description=describe(
             "Stable code (docs/api.md#errors); the same codes refuse a query argument in "
             "`errors[].extensions.code`. `storeSiteKpi` also reports the errors of its KPI read "
