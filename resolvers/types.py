@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -86,6 +87,11 @@ class Fill(enum.Enum):
     )
 
 
+def _optional_floats() -> Any:
+    """A `NullableFloatColumn` field that is null unless the query asked for it."""
+    return strawberry.field(default=None, graphql_type=NullableFloatColumn | None)
+
+
 @strawberry.type(description="Raw samples as columns, ordered by time.")
 class SampleColumns:
     timestamps: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
@@ -103,24 +109,12 @@ class BucketColumns:
     starts: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
     ends: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
     count: list[int] = strawberry.field(graphql_type=IntColumn)
-    avg: list[float | None] | None = strawberry.field(
-        default=None, graphql_type=NullableFloatColumn | None
-    )
-    min: list[float | None] | None = strawberry.field(
-        default=None, graphql_type=NullableFloatColumn | None
-    )
-    max: list[float | None] | None = strawberry.field(
-        default=None, graphql_type=NullableFloatColumn | None
-    )
-    sum: list[float | None] | None = strawberry.field(
-        default=None, graphql_type=NullableFloatColumn | None
-    )
-    first: list[float | None] | None = strawberry.field(
-        default=None, graphql_type=NullableFloatColumn | None
-    )
-    last: list[float | None] | None = strawberry.field(
-        default=None, graphql_type=NullableFloatColumn | None
-    )
+    avg: list[float | None] | None = _optional_floats()
+    min: list[float | None] | None = _optional_floats()
+    max: list[float | None] | None = _optional_floats()
+    sum: list[float | None] | None = _optional_floats()
+    first: list[float | None] | None = _optional_floats()
+    last: list[float | None] | None = _optional_floats()
 
 
 strawberry.enum(UserErrorCode, description="Codes of `UserError.code` (docs/api.md#errors).")
