@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult
 
 from resolvers.scalars import (
     DateTimeColumn,
@@ -70,6 +71,16 @@ def schema(query: type) -> strawberry.Schema:
     return strawberry.Schema(query, config=StrawberryConfig(scalar_map=scalar_map))
 
 
+async def both(
+    field: str, values: dict[str, list[object]]
+) -> tuple[ExecutionResult, ExecutionResult]:
+    """`field` over `values` as a column scalar and as a GraphQL list."""
+    VALUES.clear()
+    VALUES.update(values)
+    document = f"{{ {field} }}"
+    return await schema(Columns).execute(document), await schema(Lists).execute(document)
+
+
 T = datetime(2025, 3, 30, 1, tzinfo=UTC)
 BERLIN_SUMMER = timezone(timedelta(hours=2))
 
@@ -91,10 +102,7 @@ BERLIN_SUMMER = timezone(timedelta(hours=2))
 async def test_column_is_the_list_graphql_core_completes(
     field: str, values: dict[str, list[object]]
 ) -> None:
-    VALUES.clear()
-    VALUES.update(values)
-    got = await schema(Columns).execute(f"{{ {field} }}")
-    want = await schema(Lists).execute(f"{{ {field} }}")
+    got, want = await both(field, values)
     assert got.errors is None and want.errors is None
     assert got.data is not None and want.data is not None
     assert got.data == want.data
@@ -115,10 +123,7 @@ async def test_column_is_the_list_graphql_core_completes(
 async def test_a_refused_element_fails_the_whole_column(
     field: str, values: dict[str, list[object]]
 ) -> None:
-    VALUES.clear()
-    VALUES.update(values)
-    got = await schema(Columns).execute(f"{{ {field} }}")
-    want = await schema(Lists).execute(f"{{ {field} }}")
+    got, want = await both(field, values)
     assert want.errors, "graphql-core refuses this list element by element"
     assert got.errors is not None and len(got.errors) == 1
     assert got.errors[0].path == [field]
