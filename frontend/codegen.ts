@@ -10,7 +10,15 @@ const config: CodegenConfig = {
       config: {
         enumsAsTypes: true,
         useTypeImports: true,
-        scalars: { DateTime: "string", JSON: "unknown", EpochMillisColumn: "number[]", FloatColumn: "number[]" },
+        scalars: {
+          DateTime: "string",
+          JSON: "unknown",
+          EpochMillisColumn: "number[]",
+          FloatColumn: "number[]",
+          DateTimeColumn: "string[]",
+          NullableFloatColumn: "(number | null)[]",
+          IntColumn: "number[]",
+        },
         documentMode: "string",
       },
     },

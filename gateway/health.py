@@ -1,6 +1,7 @@
 """Health endpoints. `/healthz` is liveness: the process answers, nothing else is checked (a
 database blip must not restart every replica). `/readyz` is readiness: not shutting down, the
-database answers within the timeout, and its settings make acknowledged commits durable."""
+database answers within the timeout, and its settings make acknowledged commits durable; when
+not ready, the shared 503 (`gateway.responses.unavailable_response`) says why."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from db.engine import Database
 from db.health import check_durability
+from gateway.responses import unavailable_response
 from gateway.settings import Settings
 from gateway.state import RequestState
 
@@ -38,9 +40,13 @@ def health_endpoints(
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    def not_ready(request: Request, reason: str) -> Response:
+        request_id = RequestState.of(request.scope).request_id
+        return unavailable_response(request_id, settings.retry_after_s, reason)
+
     async def readyz(request: Request) -> Response:
         if lifecycle.draining:
-            return JSONResponse({"status": "shutting down"}, status_code=503)
+            return not_ready(request, "shutting down")
         try:
             async with asyncio.timeout(settings.readiness_timeout_s):
                 if not lifecycle.started:
@@ -50,10 +56,10 @@ def health_endpoints(
         except Exception as exc:
             RequestState.of(request.scope).db_error = "readiness"
             log.warning("readiness: database unavailable: %s", type(exc).__name__)
-            return JSONResponse({"status": "database unavailable"}, status_code=503)
+            return not_ready(request, "database unavailable")
         if settings.require_durability and not durability.safe:
             log.error("readiness: unsafe durability settings: %s", durability)
-            return JSONResponse({"status": "unsafe durability settings"}, status_code=503)
+            return not_ready(request, "unsafe durability settings")
         return JSONResponse({"status": "ready"})
 
     return healthz, readyz

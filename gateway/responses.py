@@ -61,11 +61,15 @@ def error_response(
     return Response(orjson.dumps(body), status, headers=headers, media_type=JSON)
 
 
-def unavailable_response(request_id: str, retry_after_s: int) -> Response:
-    """503 with Retry-After: the database is unreachable or the gateway is full."""
+def unavailable_response(
+    request_id: str, retry_after_s: int, reason: str | None = None
+) -> Response:
+    """503 with Retry-After: the database is unreachable or the gateway is full (or, for
+    `/readyz`, not ready: `reason` says why)."""
+    why = f" ({reason})" if reason else ""
     return error_response(
         503,
-        f"Service temporarily unavailable, retry later (request id: {request_id})",
+        f"Service temporarily unavailable{why}, retry later (request id: {request_id})",
         ErrorCode.UNAVAILABLE,
         {"Retry-After": str(retry_after_s)},
     )

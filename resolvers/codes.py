@@ -6,10 +6,11 @@ docs/plausibility.md).
                     `errors[].extensions.code` when a query argument is refused
     WarningCode     a result is odd but returned unchanged: `warnings[].code`
 
-`KpiWarning.code` is the GraphQL enum `WarningCode` (its values serialise as their names, so the
-JSON is unchanged). `UserError.code` stays a `String`: `storeSiteKpi` reports its KPI read's
-refusals there, which include `ErrorCode` values (BUDGET_EXCEEDED, NOT_FOUND, COST_LIMITED). The
-meanings are written into the schema's descriptions by `describe`.
+`KpiWarning.code` and `UserError.code` are the GraphQL enums `WarningCode` and `UserErrorCode`
+(their values serialise as their names, so the JSON is unchanged). `storeSiteKpi` reports the
+refusals of its KPI read as user errors, so the three request codes that read can meet
+(BUDGET_EXCEEDED, NOT_FOUND, COST_LIMITED) are `UserErrorCode` members too, under the same names
+(`as_user_error`). The meanings are written into the schema's descriptions by `describe`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import enum
 from typing import Self
 
-__all__ = ["ErrorCode", "UserErrorCode", "WarningCode", "describe"]
+__all__ = ["ErrorCode", "UserErrorCode", "WarningCode", "as_user_error", "describe"]
 
 
 class _Code(enum.StrEnum):
@@ -118,6 +119,16 @@ class UserErrorCode(_Code):
     INVALID_STRATEGY = "INVALID_STRATEGY", "COST_OPTIMAL needs a dynamic import price"
     INVALID_SCENARIO = "INVALID_SCENARIO", "scenario inputs that do not fit the base site"
     STALE_CLAIM = "STALE_CLAIM", "the scenario changed or was claimed again since this claim"
+    # storeSiteKpi only: its KPI read refused as the query would refuse it (`as_user_error`).
+    BUDGET_EXCEEDED = (
+        "BUDGET_EXCEEDED",
+        "storeSiteKpi: the KPI read needs more buckets than the request budget",
+    )
+    NOT_FOUND = "NOT_FOUND", "storeSiteKpi: a market series the KPI read needs does not exist"
+    COST_LIMITED = (
+        "COST_LIMITED",
+        "storeSiteKpi: the key's point budget or expensive slots are spent",
+    )
 
 
 class WarningCode(_Code):
@@ -145,6 +156,12 @@ class WarningCode(_Code):
     METER_RESET = "METER_RESET", "a meter register was reset (counted from 0)"
     METER_ROLLOVER = "METER_ROLLOVER", "a meter register wrapped at its modulus"
     METER_DIP = "METER_DIP", "a meter register fell a little (ignored, baseline kept)"
+
+
+def as_user_error(code: ErrorCode | UserErrorCode) -> UserErrorCode:
+    """The `userErrors` code of a refusal: a `UserErrorCode` as it is, an `ErrorCode` as the
+    `UserErrorCode` of the same name (KeyError for one that has none: a bug, not input)."""
+    return code if isinstance(code, UserErrorCode) else UserErrorCode[code.name]
 
 
 def describe(lead: str, *families: type[_Code]) -> str:

@@ -17,6 +17,7 @@ from resolvers.context import Context
 from resolvers.errors import InvalidArgument
 from resolvers.kpi_types import KpiWarning
 from resolvers.plausibility import coverage_warnings
+from resolvers.scalars import DateTimeColumn, FloatColumn, IntColumn, NullableFloatColumn
 
 __all__ = ["EnergyColumns", "EnergyTotal", "series_energy"]
 
@@ -41,15 +42,15 @@ class EnergyTotal:
     "list; buckets without data have null energy and coverage 0."
 )
 class EnergyColumns:
-    starts: list[datetime]
-    ends: list[datetime]
-    kwh: list[float | None]
-    positive_kwh: list[float | None]
-    negative_kwh: list[float | None]
-    coverage: list[float]
-    resets: list[int]
-    rollovers: list[int]
-    dips: list[int]
+    starts: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    ends: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    kwh: list[float | None] = strawberry.field(graphql_type=NullableFloatColumn)
+    positive_kwh: list[float | None] = strawberry.field(graphql_type=NullableFloatColumn)
+    negative_kwh: list[float | None] = strawberry.field(graphql_type=NullableFloatColumn)
+    coverage: list[float] = strawberry.field(graphql_type=FloatColumn)
+    resets: list[int] = strawberry.field(graphql_type=IntColumn)
+    rollovers: list[int] = strawberry.field(graphql_type=IntColumn)
+    dips: list[int] = strawberry.field(graphql_type=IntColumn)
     total: EnergyTotal
     method: str = strawberry.field(
         description="TRAPEZOIDAL, LEFT or MEAN (POWER), METER or ENERGY."

@@ -20,7 +20,7 @@ from db import samples as db_samples
 from db.audit import AuditEntry
 from db.series import SeriesRecord
 from resolvers.arguments import check_read_range, ingest_window
-from resolvers.codes import UserErrorCode
+from resolvers.codes import UserErrorCode, as_user_error
 from resolvers.context import Context
 from resolvers.errors import GatewayError
 from resolvers.types import DeleteResult, IngestInput, IngestResult, SeriesSamplesInput, UserError
@@ -68,7 +68,7 @@ def _length(item: SeriesSamplesInput) -> int:
     return len(column)  # type: ignore[arg-type]
 
 
-def _error(code: str, message: str, key: str, index: int | None = None) -> UserError:
+def _error(code: UserErrorCode, message: str, key: str, index: int | None = None) -> UserError:
     return UserError(code=code, message=message, key=key, index=index)
 
 
@@ -225,7 +225,9 @@ async def delete_samples(
     try:
         check_read_range(from_, to)
     except GatewayError as exc:
-        return DeleteResult(deleted=0, user_errors=[UserError(code=exc.code, message=str(exc))])
+        return DeleteResult(
+            deleted=0, user_errors=[UserError(code=as_user_error(exc.code), message=str(exc))]
+        )
     record = await info.context.loaders.series_by_key.load(key)
     if record is None:
         return DeleteResult(

@@ -24,9 +24,9 @@ from db.kpi import KpiPlan, KpiRow
 from db.sites import SiteRecord
 from resolvers import plausibility as rules
 from resolvers.arguments import check_every, check_read_range, check_timezone, valid_key
-from resolvers.codes import UserErrorCode
+from resolvers.codes import UserErrorCode, as_user_error
 from resolvers.context import Context
-from resolvers.errors import GatewayError, InvalidArgument
+from resolvers.errors import BudgetExceeded, CostLimited, InvalidArgument, NotFound
 from resolvers.kpi_types import KpiWarning
 from resolvers.market import (
     EmissionFactorFamily,
@@ -405,7 +405,7 @@ class StoreKpiResult:
     user_errors: list[UserError]
 
 
-def _rejected(code: str, message: str, key: str | None = None) -> StoreKpiResult:
+def _rejected(code: UserErrorCode, message: str, key: str | None = None) -> StoreKpiResult:
     return StoreKpiResult(
         key=None,
         written=0,
@@ -456,8 +456,9 @@ async def store_site_kpi(
             resolution=resolution,
             family=family,
         )
-    except GatewayError as exc:
-        return _rejected(exc.code, str(exc))
+    except (InvalidArgument, BudgetExceeded, NotFound, CostLimited) as exc:
+        # The read's refusals, as the query would give them (the codes say which).
+        return _rejected(as_user_error(exc.code), str(exc))
     record = await db_series.upsert_series(
         ctx.database,
         db_series.SeriesValues(

@@ -21,6 +21,7 @@ from resolvers.context import Context
 from resolvers.errors import InvalidArgument, NotFound
 from resolvers.kpi_types import KpiWarning
 from resolvers.plausibility import check_columns, check_extremes, coverage_warnings
+from resolvers.scalars import DateTimeColumn, FloatColumn, NullableFloatColumn
 
 __all__ = [
     "EmissionFactor",
@@ -78,11 +79,11 @@ class PriceTotal:
 @strawberry.type(description="Time-weighted mean day-ahead price per bucket.")
 class PriceColumns:
     key: str
-    starts: list[datetime]
-    ends: list[datetime]
-    eur_per_mwh: list[float | None]
-    ct_per_kwh: list[float | None]
-    coverage: list[float]
+    starts: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    ends: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    eur_per_mwh: list[float | None] = strawberry.field(graphql_type=NullableFloatColumn)
+    ct_per_kwh: list[float | None] = strawberry.field(graphql_type=NullableFloatColumn)
+    coverage: list[float] = strawberry.field(graphql_type=FloatColumn)
     total: PriceTotal
     warnings: list[KpiWarning]
 
@@ -101,11 +102,11 @@ class IntensityTotal:
 class IntensityColumns:
     region: str
     family: EmissionFactorFamily
-    starts: list[datetime]
-    ends: list[datetime]
-    g_per_kwh: list[float | None]
-    generation_mwh: list[float | None]
-    coverage: list[float]
+    starts: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    ends: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    g_per_kwh: list[float | None] = strawberry.field(graphql_type=NullableFloatColumn)
+    generation_mwh: list[float | None] = strawberry.field(graphql_type=NullableFloatColumn)
+    coverage: list[float] = strawberry.field(graphql_type=FloatColumn)
     total: IntensityTotal
     factors: list[EmissionFactor]
     warnings: list[KpiWarning]

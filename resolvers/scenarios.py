@@ -20,7 +20,7 @@ from db import scenarios as db_scenarios, sites as db_sites
 from db.scenarios import ScenarioRecord, ScenarioValues, SweepRecord
 from db.sites import SiteRecord
 from resolvers.arguments import check_key, check_read_range
-from resolvers.codes import UserErrorCode
+from resolvers.codes import UserErrorCode, as_user_error
 from resolvers.context import Context
 from resolvers.errors import GatewayError
 from resolvers.sites import InvalidInput, Site, Tariff, TariffInput, TariffKind, check_tariff
@@ -365,7 +365,7 @@ async def upsert_scenario(info: Info[Context, None], input: ScenarioInput) -> Up
         values = _values(input)
     except InvalidInput as exc:
         return UpsertScenarioResult(
-            scenario=None, user_errors=[UserError(code=exc.code, message=str(exc))]
+            scenario=None, user_errors=[UserError(code=as_user_error(exc.code), message=str(exc))]
         )
     database = info.context.database
     errors = _site_errors(values, await db_sites.fetch_site(database, values.site_key))
@@ -502,7 +502,7 @@ async def upsert_sweep(info: Info[Context, None], input: SweepInput) -> UpsertSw
         check_read_range(input.from_, input.to)
     except GatewayError as exc:
         return UpsertSweepResult(
-            sweep=None, user_errors=[UserError(code=exc.code, message=str(exc))]
+            sweep=None, user_errors=[UserError(code=as_user_error(exc.code), message=str(exc))]
         )
     if await db_sites.fetch_site(info.context.database, input.site) is None:
         return UpsertSweepResult(

@@ -24,7 +24,6 @@ from resolvers.arguments import From
 from resolvers.auth import Scope, scoped
 from resolvers.codes import ErrorCode, describe
 from resolvers.context import Context
-from resolvers.execution import ColumnarExecutionContext
 from resolvers.kpis import StoreKpiResult
 from resolvers.market import IntensityColumns, PriceColumns
 from resolvers.scalars import scalar_map
@@ -172,6 +171,4 @@ def build_schema(
             scalar_map=scalar_map, disable_field_suggestions=not field_suggestions
         ),
         extensions=list(extensions),
-        # Long scalar columns are serialised list by list, not element by element.
-        execution_context_class=ColumnarExecutionContext,
     )

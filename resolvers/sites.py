@@ -15,7 +15,7 @@ from db import energy as db_energy, sites as db_sites
 from db.series import SeriesRecord
 from db.sites import SiteRecord
 from resolvers.arguments import From, check_key, check_timezone, json_object_problem
-from resolvers.codes import UserErrorCode
+from resolvers.codes import UserErrorCode, as_user_error
 from resolvers.context import Context
 from resolvers.errors import GatewayError, InvalidArgument
 from resolvers.kpis import SiteKpis, site_kpis
@@ -397,7 +397,8 @@ def _series_errors(record: SiteRecord, found: dict[str, SeriesRecord | None]) ->
         try:
             db_energy.source_for(series)
         except db_energy.UnsupportedSeries as exc:
-            errors.append(UserError(code=exc.code, message=f"role {role}: {exc}", key=key))
+            code = UserErrorCode[exc.code]
+            errors.append(UserError(code=code, message=f"role {role}: {exc}", key=key))
     if record.price_key is not None:
         price = found[record.price_key]
         if price is None:
@@ -423,7 +424,8 @@ async def upsert_site(info: Info[Context, None], input: SiteInput) -> UpsertSite
     try:
         record = _record(input)
     except InvalidInput as exc:
-        return UpsertSiteResult(site=None, user_errors=[UserError(code=exc.code, message=str(exc))])
+        error = UserError(code=as_user_error(exc.code), message=str(exc))
+        return UpsertSiteResult(site=None, user_errors=[error])
     keys = list(record.roles().values()) + ([record.price_key] if record.price_key else [])
     loaded = await info.context.loaders.series_by_key.load_many(keys)
     errors = _series_errors(record, dict(zip(keys, loaded, strict=True)))

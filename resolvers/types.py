@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from resolvers.codes import UserErrorCode, describe
-from resolvers.scalars import JSON, EpochMillisColumn, FloatColumn
+from resolvers.scalars import (
+    JSON,
+    DateTimeColumn,
+    EpochMillisColumn,
+    FloatColumn,
+    IntColumn,
+    NullableFloatColumn,
+)
 
 __all__ = [
     "BucketColumns",
@@ -79,10 +87,15 @@ class Fill(enum.Enum):
     )
 
 
+def _optional_floats() -> Any:
+    """A `NullableFloatColumn` field that is null unless the query asked for it."""
+    return strawberry.field(default=None, graphql_type=NullableFloatColumn | None)
+
+
 @strawberry.type(description="Raw samples as columns, ordered by time.")
 class SampleColumns:
-    timestamps: list[datetime]
-    values: list[float]
+    timestamps: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    values: list[float] = strawberry.field(graphql_type=FloatColumn)
     truncated: bool = strawberry.field(
         default=False, description="True when `limit` cut the result short."
     )
@@ -93,20 +106,23 @@ class SampleColumns:
     "[start, end); `ends[i]` is the next bucket's start on the wall clock of the zone."
 )
 class BucketColumns:
-    starts: list[datetime]
-    ends: list[datetime]
-    count: list[int]
-    avg: list[float | None] | None = None
-    min: list[float | None] | None = None
-    max: list[float | None] | None = None
-    sum: list[float | None] | None = None
-    first: list[float | None] | None = None
-    last: list[float | None] | None = None
+    starts: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    ends: list[datetime] = strawberry.field(graphql_type=DateTimeColumn)
+    count: list[int] = strawberry.field(graphql_type=IntColumn)
+    avg: list[float | None] | None = _optional_floats()
+    min: list[float | None] | None = _optional_floats()
+    max: list[float | None] | None = _optional_floats()
+    sum: list[float | None] | None = _optional_floats()
+    first: list[float | None] | None = _optional_floats()
+    last: list[float | None] | None = _optional_floats()
+
+
+strawberry.enum(UserErrorCode, description="Codes of `UserError.code` (docs/api.md#errors).")
 
 
 @strawberry.type
 class UserError:
-    code: str = strawberry.field(
+    code: UserErrorCode = strawberry.field(
         description=describe(
             "Stable code (docs/api.md#errors); the same codes refuse a query argument in "
             "`errors[].extensions.code`. `storeSiteKpi` also reports the errors of its KPI read "

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,9 +175,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
-    """The real gateway under uvicorn on a loopback port, in a background thread."""
+@contextmanager
+def serving(settings: Settings) -> Iterator[LiveGateway]:
+    """The real gateway for `settings` under uvicorn on a loopback port, in a background
+    thread (its own event loop), from started until the block ends. The one way tests run a
+    live in-process gateway; `start_gateway` (tests/gateway/conftest.py) runs a process."""
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
@@ -185,15 +187,24 @@ def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("live gateway did not start")
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    yield LiveGateway(url=f"{base}/graphql", base_url=base)
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("live gateway did not start")
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        yield LiveGateway(url=f"{base}/graphql", base_url=base)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
+    """The development-mode gateway, live on a loopback port (`serving`)."""
+    with serving(settings) as gateway:
+        yield gateway
 
 
 # --- API keys and production mode (gateway security; see docs/security.md) ---------------

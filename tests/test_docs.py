@@ -123,7 +123,11 @@ def test_no_code_is_spelled_as_a_string_literal_in_gateway_or_resolvers() -> Non
             if path.name == "codes.py":
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Constant) and node.value in codes:
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and node.value in codes
+                ):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}")
     assert offenders == []
 

@@ -152,6 +152,18 @@ CASES = [
         "grid CO2 intensity from two fuel series, P1D buckets in Europe/Berlin; plain PostgreSQL",
         _intensity("P1D", False),
     ),
+    Case(
+        "market_price",
+        "marketPrice: one quarter-hourly PRICE source held (HOLD) until the next value, PT1H "
+        "buckets; plain PostgreSQL (also the statement of a POWER source's energy)",
+        _energy(PRICE, "PT1H", False),
+    ),
+    Case(
+        "intensity_timescaledb",
+        "as intensity, PT1H buckets; TimescaleDB",
+        _intensity("PT1H", True),
+        timescaledb=True,
+    ),
 ]
 
 _BIND = re.compile(r"(?<![:\w]):(\w+)")

@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import TextClause
 from db.tables import metadata
 
 Column = tuple[str, str, bool, bool, str | None]  # name, type, nullable, identity, default
-_DIALECT = postgresql.dialect()
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
 
 
 def _declared(table: Table) -> list[Column]:

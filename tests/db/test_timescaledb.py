@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,7 +95,7 @@ def _same(got: dict[str, Any], want: db_aggregate.BucketRows) -> None:
 
 
 async def check_reads(
-    gql: Gql, app: Starlette, raw_database: Database, cases: list[tuple[str, ...]] = CASES
+    gql: Gql, app: Starlette, raw_database: Database, cases: Sequence[tuple[str, ...]] = CASES
 ) -> None:
     """Every case `(every, tz, from, to, fill)` is routed to a rollup, and the gateway's
     answer equals the raw path's."""
@@ -124,6 +124,7 @@ async def check_reads(
 async def _series_id(database: Database) -> int:
     async with database.connect() as conn:
         raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None
         series_id: int = await raw.driver_connection.fetchval(
             "SELECT id FROM series WHERE key = 'ts'"
         )

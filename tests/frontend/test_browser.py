@@ -19,24 +19,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from db.engine import Database
 from devtools.demo import load_demo
-from gateway.app import create_app, pool_from
+from gateway.app import pool_from
 from gateway.frontend import STATIC_DIR
 from gateway.keys import issue_key
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from resolvers.auth import Scope
-from tests.conftest import _free_port, fresh_database
+from tests.conftest import fresh_database, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -61,18 +58,8 @@ def _node() -> str:
     return node
 
 
-def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 WEEK = {"from": "2025-10-20T00:00:00+02:00", "to": "2025-10-27T00:00:00+01:00"}
-SCENARIOS = {
+SCENARIOS: dict[str, dict[str, object]] = {
     "e2e-battery": {**WEEK, "battery": {"capacityKwh": 10, "powerKw": 5}},
     "e2e-no-data": {"from": "2024-01-01T00:00:00+01:00", "to": "2024-01-08T00:00:00+01:00"},
 }
@@ -151,18 +138,15 @@ async def test_dashboard_views_in_chromium() -> None:
             await database.dispose()
         # The same data served twice: development (anonymous reads, GraphiQL) and production
         # (API keys), both on loopback ports.
-        servers = [_serve(dev), _serve(Settings(env="prod", database_url=SecretStr(url)))]
-        try:
-            for server, thread, _ in servers:
-                deadline = time.monotonic() + 20
-                while not server.started:
-                    assert time.monotonic() < deadline and thread.is_alive(), "no gateway"
-                    await asyncio.sleep(0.05)
-            await asyncio.to_thread(_compute_scenarios_and_forecasts, servers[0][2], sidecar_token)
+        prod = Settings(env="prod", database_url=SecretStr(url))
+        with serving(dev) as development, serving(prod) as production:
+            await asyncio.to_thread(
+                _compute_scenarios_and_forecasts, development.base_url, sidecar_token
+            )
             env = {
                 **os.environ,
-                "BASE_URL": servers[0][2],
-                "PROD_BASE_URL": servers[1][2],
+                "BASE_URL": development.base_url,
+                "PROD_BASE_URL": production.base_url,
                 "READ_KEY": read,
                 "INGEST_KEY": ingest,
                 "CHROMIUM": CHROMIUM,
@@ -178,10 +162,6 @@ async def test_dashboard_views_in_chromium() -> None:
                 text=True,
                 timeout=240,
             )
-        finally:
-            for server, thread, _ in servers:
-                server.should_exit = True
-                await asyncio.to_thread(thread.join, 30)
     print(run.stdout)
     assert run.returncode == 0, run.stdout + run.stderr
     assert " 0 outside 127.0.0.1" in run.stdout

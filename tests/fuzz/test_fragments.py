@@ -204,7 +204,7 @@ def test_the_walk_is_linear_and_agrees_with_the_reference(shape: Shape) -> None:
         original(self, *args)
         walks.append(self)
 
-    analysis._Walk.__init__ = spy  # type: ignore[method-assign]
+    analysis._Walk.__init__ = spy  # type: ignore[method-assign,assignment]
     try:
         result = analysed(text)
     finally:

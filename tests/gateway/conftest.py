@@ -18,10 +18,9 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from gateway.app import create_app
 from gateway.logs import json_formatter
 from gateway.settings import Settings
-from tests.conftest import _free_port, running_app
+from tests.conftest import LiveGateway, _free_port, running_app, serving
 
 __all__ = ["Gateway", "bearer", "running_app", "settings_for"]
 
@@ -61,31 +60,10 @@ def log_records(stream: io.StringIO) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def prod_live_gateway(prod_settings: Settings) -> Iterator[Any]:
-    """The production-mode gateway under uvicorn on a loopback port (keys required)."""
-    import asyncio
-    import threading
-    import time
-
-    import uvicorn
-
-    from tests.conftest import LiveGateway, _free_port
-
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(prod_settings), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "gateway did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    yield LiveGateway(url=f"{base}/graphql", base_url=base)
-    server.should_exit = True
-    thread.join(timeout=30)
+def prod_live_gateway(prod_settings: Settings) -> Iterator[LiveGateway]:
+    """The production-mode gateway, live on a loopback port (keys required; `serving`)."""
+    with serving(prod_settings) as gateway:
+        yield gateway
 
 
 @dataclass

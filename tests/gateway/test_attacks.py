@@ -312,12 +312,12 @@ async def test_hostile_inputs_get_typed_errors(
         codes = {e["extensions"]["code"] for e in response.json()["errors"]}
         assert codes <= {"BAD_USER_INPUT", "INVALID_INTERVAL"}, (what, response.text[:300])
     # 1,000 deep, as the attack sent it (httpx's encoder cannot nest that deep).
-    body = '{"query": "mutation($i: SeriesInput!) { upsertSeries(input: $i) { key } }", '
-    body += '"variables": {"i": {"key": "hygiene:a", "kind": "POWER", "unit": "W", "labels": '
-    body += '{"a": ' * 1000 + "1" + "}" * 1000 + "}}}"
+    text = '{"query": "mutation($i: SeriesInput!) { upsertSeries(input: $i) { key } }", '
+    text += '"variables": {"i": {"key": "hygiene:a", "kind": "POWER", "unit": "W", "labels": '
+    text += '{"a": ' * 1000 + "1" + "}" * 1000 + "}}}"
     deep = await prod_client.post(
         "/graphql",
-        content=body.encode(),
+        content=text.encode(),
         headers={**bearer(token), "Content-Type": "application/json"},
     )
     assert _code(deep) == "BAD_USER_INPUT", deep.text[:300]

@@ -39,7 +39,10 @@ def _audit_lines(database_url: str, *args: str) -> list[list[str]]:
 
 
 async def _events(sql: asyncpg.Connection, since: datetime) -> list[asyncpg.Record]:
-    return await sql.fetch("SELECT * FROM audit_log WHERE at >= $1 ORDER BY id", since)
+    events: list[asyncpg.Record] = await sql.fetch(
+        "SELECT * FROM audit_log WHERE at >= $1 ORDER BY id", since
+    )
+    return events
 
 
 async def test_cli_key_creation_and_revocation_are_audited(

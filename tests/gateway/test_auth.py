@@ -62,7 +62,7 @@ def _literal(type_: GraphQLType) -> str:
     if isinstance(type_, GraphQLList):
         return "[]"
     if isinstance(type_, GraphQLEnumType):
-        return next(iter(type_.values))
+        return str(next(iter(type_.values)))
     if isinstance(type_, GraphQLInputObjectType):
         required = [
             f"{name}: {_literal(field.type)}"

@@ -55,7 +55,9 @@ async def test_unreachable_database_answers_503_not_500() -> None:
     url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/postgres"
     async with running_app(settings_for(url, db_connect_timeout_s=1.0)) as (_, client):
         assert (await client.get("/healthz")).status_code == 200
-        assert (await client.get("/readyz")).status_code == 503
+        readiness = await client.get("/readyz")  # the same 503 as the API's
+        _assert_unavailable(readiness)
+        assert "(database unavailable)" in readiness.json()["errors"][0]["message"]
         # Production: the key lookup itself cannot reach the database.
         token = mint_token([Scope.READ])
         response = await client.post("/graphql", json={"query": LIST}, headers=bearer(token))
@@ -173,6 +175,8 @@ async def test_readiness_fails_when_commits_are_not_durable(throwaway_postgres: 
     async with running_app(settings_for(pg.url)) as (_, client):
         response = await client.get("/readyz")
         assert response.status_code == 503
-        assert response.json() == {"status": "unsafe durability settings"}
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "UNAVAILABLE"
+        assert "(unsafe durability settings)" in error["message"]
     async with running_app(settings_for(pg.url, require_durability=False)) as (_, client):
         assert (await client.get("/readyz")).status_code == 200  # the operator chose so

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from graphql import parse
+from graphql import GraphQLSyntaxError, parse
 from graphql.language import Lexer, Source, TokenKind
 
 from gateway.settings import Settings
@@ -230,7 +230,7 @@ async def test_production_has_no_introspection_and_no_suggestions(
     introspection = await _post(prod_client, token, "{ __schema { queryType { name } } }")
     assert introspection.json().get("data") is None
     assert _messages(introspection)
-    typos = [
+    typos: list[tuple[str, dict[str, Any] | None]] = [
         ("{ seriesLis { __typename } }", None),
         ("{ seriesList(firs: 1) { __typename } }", None),
         ("{ seriesList(filter: {kinds: [POWR]}) { __typename } }", None),
@@ -278,8 +278,13 @@ async def test_cors_only_for_configured_origins(database_url: str, origins: list
             assert "access-control-allow-origin" not in friend.headers
 
 
-def test_documents_here_parse() -> None:
-    parse(_kinds_document(2000), max_tokens=2000)
+def test_graphql_core_counts_tokens_as_these_documents_do() -> None:
+    """The token limit is graphql-core's `max_tokens`: the 2,000-token document parses at a
+    limit of 2,000 and the 2,001-token one is refused (so the HTTP test above probes the
+    boundary, not a miscount)."""
+    assert parse(_kinds_document(2000), max_tokens=2000).definitions
+    with pytest.raises(GraphQLSyntaxError, match="2000 tokens"):
+        parse(_kinds_document(2001), max_tokens=2000)
 
 
 async def test_dev_mode_allows_local_origins(database_url: str) -> None:

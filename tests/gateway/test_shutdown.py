@@ -138,5 +138,8 @@ async def test_readiness_flips_when_the_signal_arrives(database_url: str) -> Non
         server.handle_exit(signal.SIGTERM, None)
         assert server.should_exit
         response = await client.get("/readyz")
-        assert response.status_code == 503 and response.json() == {"status": "shutting down"}
+        assert response.status_code == 503 and "Retry-After" in response.headers
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "UNAVAILABLE"
+        assert "(shutting down)" in error["message"]
         assert (await client.get("/healthz")).status_code == 200

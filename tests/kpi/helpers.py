@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,7 +53,7 @@ async def series_at(
     key: str,
     kind: str,
     unit: str,
-    minutes: list[float],
+    minutes: Sequence[float],
     values: list[float],
     origin: datetime = T0,
     **extra: Any,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import pytest
 
@@ -188,7 +188,7 @@ async def test_dst_days_have_23_and_25_hours_of_energy(
     assert hourly["kwh"] == pytest.approx([1.0] * hours)
 
 
-def result_tz(result: dict[str, object]) -> object:
+def result_tz(result: dict[str, object]) -> tzinfo | None:
     ends = result["ends"]
     assert isinstance(ends, list)
     return datetime.fromisoformat(ends[0]).tzinfo

@@ -128,6 +128,21 @@ async def test_store_kpi_user_errors(gql: Gql) -> None:
     assert body["data"]["storeSiteKpi"]["userErrors"][0]["code"] == "NOT_A_KPI_SERIES"
 
 
+async def test_store_kpi_reports_its_reads_refusal_as_a_user_error_code(gql: Gql) -> None:
+    """A refusal of the KPI read that is an `ErrorCode` in a query (here BUDGET_EXCEEDED:
+    ten years of PT15M steps) comes back as the `UserErrorCode` of the same name."""
+    await hourly(gql, "load", T0, [1.0])
+    await make_site(gql, key="k", load="load", tariff=FIXED)
+    body = await gql(
+        """mutation { storeSiteKpi(site: "k", kpi: SAVINGS, from: "2020-01-01T00:00:00Z",
+             to: "2030-01-01T00:00:00Z", every: "P1D", timezone: "UTC") {
+             written userErrors { code } } }"""
+    )
+    assert body.get("errors") is None, body
+    stored = body["data"]["storeSiteKpi"]
+    assert stored == {"written": 0, "userErrors": [{"code": "BUDGET_EXCEEDED"}]}
+
+
 async def test_external_kpi_values_are_ingested_and_read_like_any_series(gql: Gql) -> None:
     await series_at(
         gql, "ext:scr", "KPI", "1", [0, 1440], [0.31, 0.42], resolution="P1D",

@@ -104,7 +104,7 @@ async def test_ratios_come_from_sums_not_averaged(gql: Gql) -> None:
     assert result["total"]["selfConsumptionRate"] == pytest.approx(11 / 32)
 
 
-BATTERY_FLOWS = {
+BATTERY_FLOWS: dict[str, list[float]] = {
     # docs/domain.md §6 worked example, Y = 5 kWh, greedy, eta 0.95: the measured flows.
     "pv": [0, 2, 4, 4, 1, 0],
     "load": [1, 1, 1, 1, 2, 3],

@@ -222,7 +222,9 @@ def wide_stamps(draw: st.DrawFn, bulk: bool) -> Stamp:
         instant = aware.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00+14:00 lies before year 1 in UTC
         if bulk:
-            ms = _ms(wall.replace(tzinfo=UTC)) - aware.utcoffset() // timedelta(milliseconds=1)
+            offset = aware.utcoffset()
+            assert offset is not None  # a fixed offset was just attached
+            ms = _ms(wall.replace(tzinfo=UTC)) - offset // timedelta(milliseconds=1)
             return Stamp(str(ms), None, Verdict.INVALID)
         return Stamp(json.dumps(aware.isoformat()), None, Verdict.INVALID)
     if bulk:
@@ -307,7 +309,7 @@ def batches(draw: st.DrawFn) -> Batch:
             _nonempty(batch, draw).both_forms = True
         elif fault == "length mismatch":
             entry = draw(st.sampled_from(batch.entries))
-            if entry.values and draw(st.booleans()):
+            if len(entry.values) > 0 and draw(st.booleans()):
                 entry.values.pop()
             else:
                 entry.values.append(draw(clean_values))

@@ -117,7 +117,7 @@ async def test_fixed_buckets_align_to_local_midnight_in_half_hour_zones(gql: Gql
     assert agg["starts"] == ["2024-12-31T23:30:00+00:00", "2025-01-01T00:30:00+00:00"]
 
 
-GAPPY = {
+GAPPY: dict[str, Any] = {
     "ts": ["2025-01-01T00:00:00Z", "2025-01-01T03:00:00Z", "2025-01-01T04:00:00Z"],
     "values": [10.0, 40.0, 50.0],
 }

@@ -211,11 +211,11 @@ async def test_a_dst_day_has_92_quarter_hours(gateway: GatewayClient, gql: Gql) 
     steps = int((end - start) / timedelta(minutes=15))
     assert steps == 92
     stamps = int(start.timestamp() * 1000) + np.arange(steps, dtype=np.int64) * STEP_MS
-    for suffix, value in (("pv", 0.3), ("load", 0.2)):
+    for suffix, power in (("pv", 0.3), ("load", 0.2)):
         await gateway.upsert_series(
             {"key": f"{site}:{suffix}", "kind": "ENERGY", "unit": "kWh", "resolution": "PT15M"}
         )
-        await gateway.ingest(f"{site}:{suffix}", stamps, np.full(steps, value))
+        await gateway.ingest(f"{site}:{suffix}", stamps, np.full(steps, power))
     key = unique("dst")
     battery = {"capacityKwh": 2, "powerKw": 1, "chargeEfficiency": 1, "dischargeEfficiency": 1}
     value = {"key": key, "site": site, "from": start.isoformat(), "to": end.isoformat(),
