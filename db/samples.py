@@ -33,6 +33,7 @@ __all__ = [
     "micros_from_datetimes",
     "read_samples",
     "write_samples",
+    "written_windows",
 ]
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -146,7 +147,7 @@ def _stored_ts(text: str) -> datetime | None:
         return None
 
 
-def _written(batches: Sequence[SampleBatch]) -> list[rollups.Written]:
+def written_windows(batches: Sequence[SampleBatch]) -> list[rollups.Written]:
     """Each batch's series and the window its points span."""
     return [
         rollups.Written(
@@ -197,7 +198,7 @@ async def write_samples(
                     status = await raw.execute(_INSERT_IGNORE)
                     inserted, updated = int(status.rsplit(" ", 1)[1]), 0
             if database.capabilities.rollups and inserted + updated:
-                await rollups.record_pending(raw, _written(batches))
+                await rollups.record_pending(raw, written_windows(batches))
         if database.capabilities.rollups and inserted + updated:
             await rollups.refresh_pending(raw)
     return WriteCounts(inserted, updated, total - inserted - updated)

@@ -25,6 +25,7 @@ from gateway.middleware import RequestContext
 from gateway.pipeline import GraphQLPipeline
 from gateway.ratelimit import RateLimits
 from gateway.responses import error_response
+from gateway.result_cache import CacheCollector, CacheService
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from gateway.state import RequestState
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> Starlette:
             "anonymous": settings.rate_limit_anonymous,
         }
     )
+    caching = CacheService(settings)
     graphql = GraphQLPipeline(
         schema,
         database=database,
@@ -89,8 +91,10 @@ def create_app(settings: Settings) -> Starlette:
             expensive_points=settings.expensive_points,
             max_expensive_total=settings.max_expensive_requests,
         ),
+        cache=caching.cache,
     )
     metrics = GatewayMetrics(database)
+    metrics.registry.register(CacheCollector(caching.cache))
     lifecycle = Lifecycle()
     healthz, readyz = health_endpoints(database, settings, lifecycle)
 
@@ -105,11 +109,13 @@ def create_app(settings: Settings) -> Starlette:
             # Start anyway: /readyz stays 503 and retries, requests get 503 until it is back.
             log.warning("database unreachable at startup: %s", type(exc).__name__)
         authenticator.start()
+        caching.start(database)
         try:
             yield
         finally:
             lifecycle.draining = True
             await authenticator.stop()
+            await caching.stop()
             await database.dispose()
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -156,4 +162,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = metrics
     app.state.lifecycle = lifecycle
     app.state.authenticator = authenticator
+    app.state.cache = caching.cache
     return app

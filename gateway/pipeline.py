@@ -55,6 +55,7 @@ from gateway.responses import (
 from gateway.settings import Settings
 from gateway.state import RequestState
 from resolvers.auth import Principal, Scope as AuthScope
+from resolvers.cache import ResultCache
 from resolvers.codes import ErrorCode, UserErrorCode
 from resolvers.context import Context, Limits
 
@@ -150,8 +151,10 @@ class GraphQLPipeline:
         settings: Settings,
         rate_limits: RateLimits | None = None,
         key_costs: KeyCosts | None = None,
+        cache: ResultCache | None = None,
     ) -> None:
         self.schema = schema
+        self.cache = cache
         self.database = database
         self.limits = limits
         self.authenticator = authenticator
@@ -356,6 +359,7 @@ class GraphQLPipeline:
             request_id=state.request_id,
             ingested=state.rows,  # the resolvers tally ingest outcomes for the log/metrics
             account=account,
+            cache=self.cache,
             state=state,
         )
         try:

@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     )
     expensive_points: int = Field(default=10_000, ge=1)
 
+    # Result cache of closed aggregate and KPI ranges (docs/cache.md): in process, bounded
+    # by approximate bytes, unless `cache_redis_url` names a Redis shared by all replicas.
+    cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="In-process cache size; 0 turns it off."
+    )
+    cache_redis_url: SecretStr | None = Field(
+        default=None, description="redis://host:port/db: keep the cache in Redis instead."
+    )
+    cache_redis_prefix: str = Field(
+        default="gwc", min_length=1, description="Prefix of the cache's Redis keys."
+    )
+    cache_ttl_s: int = Field(
+        default=3600, ge=1, description="Lifetime of an entry in Redis (renewed when stored)."
+    )
+
     # Access and exposure.
     cors_origins: list[str] = Field(
         default_factory=list,

@@ -1,0 +1,91 @@
+"""The result cache as the settings ask for it (docs/cache.md): none, in process, or in
+Redis; and, in process, the listener that applies other processes' writes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from db.engine import Database
+from gateway.redis_cache import RedisStore
+from gateway.settings import Settings
+from resolvers.cache import MemoryStore, ResultCache
+
+__all__ = ["CacheCollector", "CacheService"]
+
+
+class CacheService:
+    """Owns the cache and what keeps it current across processes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.redis: RedisStore | None = None
+        self.cache: ResultCache | None = None
+        if settings.cache_redis_url is not None:
+            self.redis = RedisStore(
+                settings.cache_redis_url.get_secret_value(),
+                ttl_s=settings.cache_ttl_s,
+                prefix=settings.cache_redis_prefix,
+            )
+            self.cache = ResultCache(self.redis)
+        elif settings.cache_max_bytes > 0:
+            self.cache = ResultCache(MemoryStore(max_bytes=settings.cache_max_bytes))
+        self._listener: asyncio.Task[None] | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Versions live in Redis: every replica sees every write at once, no listener."""
+        return self.redis is not None
+
+    def start(self, database: Database) -> None:
+        """In process: apply the writes other processes commit (PostgreSQL NOTIFY)."""
+        if self.cache is not None and not self.shared and self._listener is None:
+            pass
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self.redis is not None:
+            await self.redis.close()
+
+
+class CacheCollector(Collector):
+    """Hits, misses, invalidations and errors, and the in-process cache's size, read at
+    scrape time."""
+
+    def __init__(self, cache: ResultCache | None) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        if self.cache is None:
+            return
+        stats = self.cache.stats
+        for name, doc, counts, label in (
+            ("cache_hits", "Results served from the result cache, by kind.", stats.hits, "kind"),
+            ("cache_misses", "Results computed on a cache miss, by kind.", stats.misses, "kind"),
+            (
+                "cache_invalidations",
+                "Written (series, window) pairs applied to the cache, by origin.",
+                stats.invalidations,
+                "origin",
+            ),
+        ):
+            family = CounterMetricFamily(name, doc, labels=[label])
+            for value, count in sorted(counts.items()):
+                family.add_metric([value], count)
+            yield family
+        yield CounterMetricFamily(
+            "cache_errors", "Failed calls to the cache's store (read through).", stats.errors
+        )
+        sizes = self.cache.store.sizes()
+        if sizes is not None:
+            yield GaugeMetricFamily("cache_entries", "Entries in the in-process cache.", sizes[0])
+            yield GaugeMetricFamily(
+                "cache_bytes", "Approximate bytes of the in-process cache's entries.", sizes[1]
+            )
