@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator
+from gateway.changes import ChangeFeed
 from gateway.cost import KeyCosts
 from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
 from gateway.health import Lifecycle, health_endpoints
@@ -93,6 +94,8 @@ def create_app(settings: Settings) -> Starlette:
         ),
         cache=caching.cache,
     )
+    # One LISTEN per process for committed sample changes (gateway.changes).
+    changes = ChangeFeed(database.url, connect_timeout_s=settings.db_connect_timeout_s)
     metrics = GatewayMetrics(database)
     metrics.registry.register(CacheCollector(caching.cache))
     lifecycle = Lifecycle()
@@ -109,11 +112,13 @@ def create_app(settings: Settings) -> Starlette:
             # Start anyway: /readyz stays 503 and retries, requests get 503 until it is back.
             log.warning("database unreachable at startup: %s", type(exc).__name__)
         authenticator.start()
-        caching.start(database)
+        changes.start()
+        caching.start(changes)
         try:
             yield
         finally:
             lifecycle.draining = True
+            await changes.stop()
             await authenticator.stop()
             await caching.stop()
             await database.dispose()
@@ -163,4 +168,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.lifecycle = lifecycle
     app.state.authenticator = authenticator
     app.state.cache = caching.cache
+    app.state.changes = changes
     return app
