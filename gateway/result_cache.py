@@ -1,16 +1,17 @@
 """The result cache as the settings ask for it (docs/cache.md): none, in process, or in
-Redis; and, in process, the listener that applies other processes' writes."""
+Redis; fed with other processes' writes by the change feed (gateway.changes)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from db.engine import Database
+from db.changes import Change
+from gateway.changes import ChangeFeed, FeedEvent
 from gateway.redis_cache import RedisStore
 from gateway.settings import Settings
 from resolvers.cache import MemoryStore, ResultCache
@@ -33,24 +34,45 @@ class CacheService:
             self.cache = ResultCache(self.redis)
         elif settings.cache_max_bytes > 0:
             self.cache = ResultCache(MemoryStore(max_bytes=settings.cache_max_bytes))
-        self._listener: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def shared(self) -> bool:
         """Versions live in Redis: every replica sees every write at once, no listener."""
         return self.redis is not None
 
-    def start(self, database: Database) -> None:
-        """In process: apply the writes other processes commit (PostgreSQL NOTIFY)."""
-        if self.cache is not None and not self.shared and self._listener is None:
-            pass
+    def start(self, feed: ChangeFeed) -> None:
+        """Apply the writes other processes commit, as the change feed reports them. In
+        process, each process's cache needs them; with Redis the writer has bumped the
+        versions already, and this repeats it in case the writer failed between its commit
+        and its bump."""
+        if self.cache is not None and self._unsubscribe is None:
+            self._unsubscribe = feed.subscribe(self._on_change)
+
+    def _on_change(self, event: FeedEvent) -> None:
+        cache = self.cache
+        assert cache is not None
+        if isinstance(event, Change):
+            windows = [(w.series_id, w.start, w.end) for w in event.windows]
+            if self.shared:
+                task = asyncio.create_task(cache.invalidate(windows, origin="remote"))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                cache.invalidate_in_process(windows, origin="remote")
+        elif not self.shared:  # (re)connected: what was missed meanwhile is unknown
+            task = asyncio.create_task(cache.forget_all())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for task in list(self._tasks):
+            with contextlib.suppress(Exception):
+                await task
         if self.redis is not None:
             await self.redis.close()
 

@@ -184,6 +184,10 @@ class MemoryStore:
             self._entries[key] = entry
 
     async def bump(self, tags: list[str]) -> None:
+        self.bump_now(tags)
+
+    def bump_now(self, tags: list[str]) -> None:
+        """`bump` without awaiting: for callbacks that must not wait (the change feed)."""
         version = next(self._sequence)
         for tag in tags:
             self._versions[tag] = version
@@ -321,6 +325,18 @@ class ResultCache:
             await self.store.bump(tags)
         except Exception as exc:
             self._failed("invalidate", exc)
+
+    def invalidate_in_process(
+        self,
+        written: Iterable[tuple[int, datetime | None, datetime | None]],
+        *,
+        origin: str = "remote",
+    ) -> None:
+        """`invalidate` at once, for an in-process store (a change feed callback)."""
+        assert isinstance(self.store, MemoryStore)
+        spans = _writes_spans(written)
+        CacheStats.add(self.stats.invalidations, origin, len(spans))
+        self.store.bump_now(sorted({t for span in spans for t in write_tags(span)}))
 
     async def forget_all(self) -> None:
         """Drop every entry (a change notification may have been missed)."""
