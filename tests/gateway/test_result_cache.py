@@ -4,6 +4,7 @@ from the cache; with Redis, and across two gateway processes."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from starlette.applications import Starlette
 from gateway.settings import Settings
 from resolvers.cache import ResultCache
 from tests.conftest import Gql, running_app
+from tests.gateway.conftest import Gateway
 from tests.kpi.helpers import hourly, kpis, make_site
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -201,3 +203,49 @@ async def test_redis_backend(settings: Settings, redis_prefix: str) -> None:
         assert [k async for k in probe.scan_iter(f"{redis_prefix}:e:aggregate:*")]
     finally:
         await probe.aclose()
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def _two_gateways_see_each_others_writes(
+    start_gateway: Callable[..., Gateway], *, wait_s: float, **settings: str
+) -> None:
+    a = start_gateway("a", env="dev", **settings)
+    b = start_gateway("b", env="dev", **settings)
+    end = WEEK_START + timedelta(days=7)
+    async with httpx.AsyncClient(base_url=a.base) as ca, httpx.AsyncClient(base_url=b.base) as cb:
+        via_a, via_b = _gql_on(ca), _gql_on(cb)
+        await _week_of_data(via_b, "c:two")
+        assert await _sum(via_a, "c:two", WEEK_START, end) == 168.0
+        assert await _sum(via_a, "c:two", WEEK_START, end) == 168.0
+        hits = 'cache_hits_total{kind="aggregate"}'
+        assert _metric((await ca.get("/metrics")).text, hits) >= 1  # A holds the entry
+        await _put(via_b, "c:two", [WEEK_START + timedelta(days=2)], [101.0])
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while (seen := await _sum(via_a, "c:two", WEEK_START, end)) != 268.0:
+            assert seen == 168.0
+            assert asyncio.get_running_loop().time() < deadline, "A never saw B's write"
+            await asyncio.sleep(0.02)
+
+
+async def test_two_processes_share_one_redis(
+    start_gateway: Callable[..., Gateway], redis_prefix: str
+) -> None:
+    """A write through B is seen by the very next read through A: B bumps the versions in
+    Redis before it answers."""
+    await _two_gateways_see_each_others_writes(
+        start_gateway, wait_s=0, cache_redis_url=REDIS_URL, cache_redis_prefix=redis_prefix
+    )
+
+
+async def test_two_processes_without_redis_follow_the_change_feed(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    """Each process has its own cache; B's write reaches A's through NOTIFY, a few
+    milliseconds after B answered."""
+    await _two_gateways_see_each_others_writes(start_gateway, wait_s=5)
