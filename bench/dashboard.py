@@ -207,6 +207,17 @@ class Dashboard:
                     raise RuntimeError(f"dashboard answers differ from SQL: {got}")
 
 
+async def _hits_and_misses(http: httpx.AsyncClient, graphql_url: str) -> tuple[float, float]:
+    """The gateway's aggregate cache counters, from its /metrics."""
+    text = (await http.get(graphql_url.removesuffix("/graphql") + "/metrics")).text
+    found = {"hits": 0.0, "misses": 0.0}
+    for line in text.splitlines():
+        for name in found:
+            if line.startswith(f'cache_{name}_total{{kind="aggregate"}} '):
+                found[name] = float(line.split()[1])
+    return found["hits"], found["misses"]
+
+
 def _rows(label: str, result: LoadResult, *, target: bool) -> list[Row]:
     rate = Measure("req/s", higher_is_better=True, samples=[result.rate])
     p99 = Measure("ms", higher_is_better=False, samples=[result.pct(99)])
@@ -257,10 +268,14 @@ async def dashboard_rows(
         try:
             await d.check(gateway.url)
             await d.gateway(gateway.url, clients, warm_up)
+            before = await _hits_and_misses(d.http, gateway.url)
             result = await d.gateway(gateway.url, clients, seconds)
+            after = await _hits_and_misses(d.http, gateway.url)
         finally:
             gateway.stop()
         cached = _rows(f"{label}, gateway with cache {name}", result, target=True)
+        hits, misses = (a - b for a, b in zip(after, before, strict=True))
+        cached[0].note += f"; bucket reads: {hits:.0f} hits, {misses:.0f} misses"
         cached[0].baseline = Measure("req/s", higher_is_better=True, samples=[plain.rate])
         cached[0].note += f"; baseline column = gateway without cache ({plain.rate:.0f} req/s)"
         rows += cached

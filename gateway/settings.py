@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["MissingDatabaseUrl", "Settings"]
@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     # well above `max_graphql_requests` so idle sockets cannot lock the gateway out.
     max_concurrency: int | None = Field(default=2048, ge=1)
     log_level: str = "INFO"
+
+    @field_validator("cache_redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes `${GATEWAY_CACHE_REDIS_URL:-}` through: empty means no Redis.
+        return None if value == "" else value
 
     @property
     def dev(self) -> bool:

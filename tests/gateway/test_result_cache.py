@@ -249,3 +249,30 @@ async def test_two_processes_without_redis_follow_the_change_feed(
     """Each process has its own cache; B's write reaches A's through NOTIFY, a few
     milliseconds after B answered."""
     await _two_gateways_see_each_others_writes(start_gateway, wait_s=5)
+
+
+async def test_redis_may_evict_any_key(settings: Settings, redis_prefix: str) -> None:
+    """Evicted version keys cost hits, never correctness: after a write whose version key
+    is then lost, the old entry is not served."""
+    redis_settings = settings.model_copy(
+        update={"cache_redis_url": SecretStr(REDIS_URL), "cache_redis_prefix": redis_prefix}
+    )
+    end = WEEK_START + timedelta(days=7)
+    async with running_app(redis_settings) as (_app, client):
+        gql = _gql_on(client)
+        probe = aioredis.Redis.from_url(REDIS_URL)
+
+        async def evict_versions() -> None:  # as an LRU eviction or an expiry might
+            versions = [k async for k in probe.scan_iter(f"{redis_prefix}:v:*")]
+            if versions:
+                await probe.delete(*versions)
+
+        try:
+            await _week_of_data(gql, "c:evict")
+            await evict_versions()  # the entry is stored against tags nobody wrote since
+            assert await _sum(gql, "c:evict", WEEK_START, end) == 168.0
+            await _put(gql, "c:evict", [WEEK_START], [2.0])
+            await evict_versions()  # and the write's versions are lost too
+            assert await _sum(gql, "c:evict", WEEK_START, end) == 169.0
+        finally:
+            await probe.aclose()
