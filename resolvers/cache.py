@@ -167,17 +167,19 @@ class MemoryStore:
         self._entries: LRUCache[str, Entry[Any]] = LRUCache(max_bytes, getsizeof=_size)
         self._versions = _Versions(max_tags)
         self._sequence = itertools.count(1)
+        self._epoch = 0
 
     async def fetch(
         self, items: Sequence[tuple[str, list[str]]]
     ) -> list[tuple[tuple[int, ...], Any | None]]:
-        return [
-            (tuple(self._versions.current(t) for t in tags), self._entries.get(key))
-            for key, tags in items
-        ]
+        return [(self._current(tags), self._entries.get(key)) for key, tags in items]
 
     async def versions(self, tags: list[str]) -> tuple[int, ...]:
-        return tuple(self._versions.current(t) for t in tags)
+        return self._current(tags)
+
+    def _current(self, tags: list[str]) -> tuple[int, ...]:
+        # The epoch first: `clear` moves it, so a read in flight across it is not stored.
+        return (self._epoch, *(self._versions.current(t) for t in tags))
 
     async def put(self, key: str, entry: Entry[Any]) -> None:
         if _size(entry) <= self._entries.maxsize:
@@ -194,8 +196,7 @@ class MemoryStore:
 
     async def clear(self) -> None:
         self._entries.clear()
-        # Every entry is gone; versions stay (an entry stored by a read in flight must
-        # still be checked against them).
+        self._epoch += 1
 
     def sizes(self) -> tuple[int, int] | None:
         return len(self._entries), int(self._entries.currsize)

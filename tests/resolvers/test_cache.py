@@ -86,3 +86,20 @@ async def test_ranges_reaching_past_now_are_not_stored() -> None:
     cache = ResultCache(MemoryStore(max_bytes=1 << 20), clock=lambda: now)
     assert not cache.cacheable(T + DAY)
     assert cache.cacheable(now)
+
+
+async def test_a_read_in_flight_across_a_clear_is_not_stored() -> None:
+    """After a missed notification (the listener reconnects) the cache is cleared; a read
+    that started before must not put its possibly old answer back."""
+    cache = ResultCache(MemoryStore(max_bytes=1 << 20), clock=lambda: T + 100 * DAY)
+    span = [Span(1, T, T + DAY)]
+    calls = 0
+
+    async def compute_across_a_clear() -> int:
+        nonlocal calls
+        calls += 1
+        await cache.forget_all()
+        return calls
+
+    assert await cache.get("k", "key", span, compute_across_a_clear) == 1
+    assert await cache.get("k", "key", span, compute_across_a_clear) == 2
