@@ -66,6 +66,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="run every scenario, or only the dashboard mix (default all)",
     )
     parser.add_argument(
+        "--main-tree",
+        type=Path,
+        help="also run the dashboard mix against the gateway of this checkout "
+        "(e.g. `git archive main | tar -x -C DIR`), same data, same run",
+    )
+    parser.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL"),
         help="also run the dashboard mix with the result cache in this Redis (env BENCH_REDIS_URL)",
@@ -164,6 +170,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
                     database_url=url,
                     log_dir=log.parent,
                     redis_url=args.redis_url,
+                    main_tree=args.main_tree.resolve() if args.main_tree else None,
                 )
                 run = run_dashboard if args.only == "dashboard" else run_all
                 rows = await run(harness, lambda s: print(f"... {s}", file=sys.stderr))

@@ -244,6 +244,7 @@ async def dashboard_rows(
     log_dir: Path,
     extra: dict[str, dict[str, str]],
     progress: Callable[[str], None],
+    main_tree: Path | None = None,
 ) -> list[Row]:
     """The mix against the raw database, the gateway without the cache (`uncached`), and a
     gateway started per entry of `extra` (name -> GATEWAY_* settings, e.g. the cache in
@@ -262,6 +263,19 @@ async def dashboard_rows(
     plain = await d.gateway(uncached.url, clients, seconds)
     rows = _rows(f"{label}, raw asyncpg", base, target=False)
     rows += _rows(f"{label}, gateway without cache", plain, target=False)
+    if main_tree is not None:
+        progress(f"dashboard mix: the gateway of {main_tree}")
+        other = start_gateway(database_url, log_dir / "gateway-main.log", source=main_tree)
+        try:
+            await d.check(other.url)
+            await d.gateway(other.url, clients, warm_up)
+            rows += _rows(
+                f"{label}, gateway of {main_tree.name}",
+                await d.gateway(other.url, clients, seconds),
+                target=False,
+            )
+        finally:
+            other.stop()
     for name, settings in extra.items():
         progress(f"dashboard mix: gateway with the cache {name}")
         gateway = start_gateway(database_url, log_dir / f"gateway-{name}.log", settings)

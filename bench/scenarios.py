@@ -80,6 +80,7 @@ class Harness:
     database_url: str = ""
     log_dir: Path = Path(".")
     redis_url: str | None = None
+    main_tree: Path | None = None  # another checkout's gateway, for the dashboard mix
 
     async def graphql(self, body: bytes) -> dict[str, Any]:
         response = await self.http.post(
@@ -534,6 +535,7 @@ async def load_scenario(h: Harness, progress: Callable[[str], None]) -> list[Row
         log_dir=h.log_dir,
         extra=extra,
         progress=progress,
+        main_tree=h.main_tree,
     )
 
 
