@@ -39,7 +39,7 @@ class CacheService:
 
     @property
     def shared(self) -> bool:
-        """Versions live in Redis: every replica sees every write at once, no listener."""
+        """Versions live in Redis: every replica sees a write as soon as its writer answers."""
         return self.redis is not None
 
     def start(self, feed: ChangeFeed) -> None:
