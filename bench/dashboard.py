@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -209,7 +210,11 @@ class Dashboard:
 
 async def _hits_and_misses(http: httpx.AsyncClient, graphql_url: str) -> tuple[float, float]:
     """The gateway's aggregate cache counters, from its /metrics."""
-    text = (await http.get(graphql_url.removesuffix("/graphql") + "/metrics")).text
+    url = graphql_url.removesuffix("/graphql") + "/metrics"
+    try:
+        text = (await http.get(url)).text
+    except httpx.TransportError:  # a kept-alive connection the server has just closed
+        text = (await http.get(url)).text
     found = {"hits": 0.0, "misses": 0.0}
     for line in text.splitlines():
         for name in found:
@@ -219,6 +224,11 @@ async def _hits_and_misses(http: httpx.AsyncClient, graphql_url: str) -> tuple[f
 
 
 def _rows(label: str, result: LoadResult, *, target: bool) -> list[Row]:
+    print(  # as each side ends, so a failure later in the run keeps the figures
+        f"... {label}: {result.rate:.1f} req/s, p99 {result.pct(99):.0f} ms, "
+        f"{result.errors} errors",
+        file=sys.stderr,
+    )
     rate = Measure("req/s", higher_is_better=True, samples=[result.rate])
     p99 = Measure("ms", higher_is_better=False, samples=[result.pct(99)])
     note = (
