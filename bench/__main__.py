@@ -17,6 +17,7 @@ import shlex
 import sys
 import tempfile
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -24,8 +25,17 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
+from bench.dashboard import live_data
 from bench.report import render
-from bench.scenarios import BERLIN, Config, Harness, ingest_data, read_data, run_all
+from bench.scenarios import (
+    BERLIN,
+    Config,
+    Harness,
+    ingest_data,
+    read_data,
+    run_all,
+    run_dashboard,
+)
 from bench.server import start_gateway
 from db.migrate import apply_migrations
 
@@ -52,6 +62,23 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--no-ingest", action="store_true", help="skip the ingest scenarios (reads only)"
     )
     parser.add_argument("--output", type=Path, help="also write the table (markdown) here")
+    parser.add_argument(
+        "--only",
+        choices=("all", "dashboard"),
+        default="all",
+        help="run every scenario, or only the dashboard mix (default all)",
+    )
+    parser.add_argument(
+        "--main-tree",
+        type=Path,
+        help="also run the dashboard mix against the gateway of this checkout "
+        "(e.g. `git archive main | tar -x -C DIR`), same data, same run",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="also run the dashboard mix with the result cache in this Redis (env BENCH_REDIS_URL)",
+    )
     return parser.parse_args(argv)
 
 
@@ -87,6 +114,7 @@ async def _facts(conn: asyncpg.Connection) -> dict[str, str]:
 async def _create_series(http: httpx.AsyncClient, url: str, config: Config) -> None:
     keys = [(c.key, "UTC") for c in ingest_data(config)]
     keys += [(c.key, BERLIN) for c in read_data(config)]
+    keys += [(c.key, "UTC") for c in live_data(config.read_series, datetime.now(UTC))]
     for key, zone in keys:
         body = {
             "query": _UPSERT_SERIES,
@@ -115,7 +143,9 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     log = Path(tempfile.gettempdir()) / f"{name}-gateway.log"
     try:
         await apply_migrations(url)
-        gateway = start_gateway(url, log)
+        # The data path without the result cache: every scenario measures the database work;
+        # the dashboard mix starts its own gateways with the cache on (bench.dashboard).
+        gateway = start_gateway(url, log, {"cache_max_bytes": "0"})
         pool = await asyncpg.create_pool(
             url, min_size=2, max_size=10, server_settings={"timezone": "UTC"}
         )
@@ -142,15 +172,21 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
                     timescaledb=facts["TimescaleDB"] != "absent",
                     rollups=frozenset(r[0] for r in rollups),
                     ids=ids,
+                    database_url=url,
+                    log_dir=log.parent,
+                    redis_url=args.redis_url,
+                    main_tree=args.main_tree.resolve() if args.main_tree else None,
                 )
-                rows = await run_all(harness, lambda s: print(f"... {s}", file=sys.stderr))
+                run = run_dashboard if args.only == "dashboard" else run_all
+                rows = await run(harness, lambda s: print(f"... {s}", file=sys.stderr))
         finally:
             await pool.close()
             gateway.stop()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    shown = ["$URL" if a.startswith(("postgresql:", "postgres:")) else a for a in sys.argv[1:]]
+    secret = ("postgresql:", "postgres:", "redis:", "rediss:")
+    shown = ["$URL" if a.startswith(secret) else a for a in sys.argv[1:]]
     command = "python -m bench " + shlex.join(shown)
     table = render(rows, facts, command.strip())
     print(table)

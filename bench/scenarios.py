@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ import httpx
 import numpy as np
 import orjson
 
+from bench.dashboard import LIVE_PREFIX, READ_PREFIX, Dashboard, dashboard_rows, live_data
 from bench.data import STEP_MS, Columns, make_columns, ms
 from bench.report import Measure, Row
 from bench.server import GatewayProcess
@@ -30,7 +31,7 @@ from db import aggregate as db_aggregate, rollups as db_rollups, samples as db_s
 from db.binds import positional
 from db.intervals import parse_every
 
-__all__ = ["Config", "Harness", "run_all"]
+__all__ = ["Config", "Harness", "run_all", "run_dashboard"]
 
 T = TypeVar("T")
 BERLIN = "Europe/Berlin"
@@ -77,6 +78,10 @@ class Harness:
     timescaledb: bool
     rollups: frozenset[str]
     ids: dict[str, int]
+    database_url: str = ""
+    log_dir: Path = Path(".")
+    redis_url: str | None = None
+    main_tree: Path | None = None  # another checkout's gateway, for the dashboard mix
 
     async def graphql(self, body: bytes) -> dict[str, Any]:
         response = await self.http.post(
@@ -101,6 +106,17 @@ class Harness:
                     format="binary",
                 )
             await conn.execute("CHECKPOINT")
+
+    async def append_samples(self, load: Sequence[Columns]) -> None:
+        """Add columns (untimed) next to what is stored; for series no gateway has read."""
+        async with self.pool.acquire() as conn:
+            for columns in load:
+                await conn.copy_to_table(
+                    "samples",
+                    source=_one(db_samples.copy_buffer([self.batch(columns)])),
+                    columns=("series_id", "ts", "value"),
+                    format="binary",
+                )
 
     def batch(self, columns: Columns) -> db_samples.SampleBatch:
         return db_samples.SampleBatch(self.ids[columns.key], columns.millis * 1000, columns.values)
@@ -487,82 +503,41 @@ async def correction_scenario(h: Harness, reads: Sequence[Columns]) -> Row:
 
 # ---------------------------------------------------------------- load
 
-_DASHBOARD = (
-    "query($prefix: String!, $from: DateTime!, $to: DateTime!) {"
-    " seriesList(filter: {keyPrefix: $prefix}, first: 100) { nodes { key"
-    ' aggregate(from: $from, to: $to, every: "PT1H") { starts %s } } } }'
-)
-_MIX = ("avg", "min max", "avg count last")
 
-
-@dataclass
-class LoadResult:
-    latencies_ms: list[float]
-    errors: int
-    seconds: float
-
-
-async def _load(h: Harness, clients: int, seconds: float, weeks: int) -> LoadResult:
+async def load_scenario(h: Harness, progress: Callable[[str], None]) -> list[Row]:
+    """The dashboard mix (bench.dashboard): raw database, gateway without and with the
+    result cache (in process, and in Redis when one is given)."""
+    reads = read_data(h.config)
+    live = live_data(h.config.read_series, datetime.now(UTC))
+    await h.append_samples(live)
     start, _ = _read_range(h.config)
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.perf_counter() + seconds
-
-    async def client(seed: int) -> None:
-        nonlocal errors
-        rng = random.Random(seed)
-        while time.perf_counter() < stop_at:
-            week = rng.randrange(weeks)
-            lo = start + timedelta(days=7 * week)
-            body = orjson.dumps(
-                {
-                    "query": _DASHBOARD % rng.choice(_MIX),
-                    "variables": {
-                        "prefix": "bench:read:",
-                        "from": lo.isoformat(),
-                        "to": (lo + timedelta(days=7)).isoformat(),
-                    },
-                }
-            )
-            t0 = time.perf_counter()
-            try:
-                data = await h.graphql(body)
-                if len(data["data"]["seriesList"]["nodes"]) != h.config.read_series:
-                    raise BenchError("dashboard query lost series")
-            except (BenchError, httpx.HTTPError):
-                errors += 1
-            latencies.append((time.perf_counter() - t0) * 1000)
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client(i) for i in range(clients)))
-    return LoadResult(latencies, errors, time.perf_counter() - t0)
-
-
-async def load_scenario(h: Harness) -> list[Row]:
-    weeks = max(1, h.config.read_days // 7)
-    result = await _load(h, h.config.load_clients, h.config.load_seconds, weeks)
-    lat = sorted(result.latencies_ms)
-
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, math.ceil(p / 100 * len(lat)) - 1)]
-
-    rate = Measure("req/s", higher_is_better=True, samples=[len(lat) / result.seconds])
-    p99 = Measure("ms", higher_is_better=False, samples=[pct(99)])
-    label = (
-        f"{h.config.load_clients} clients x {h.config.load_seconds:.0f} s, dashboard mix "
-        f"({h.config.read_series} series x 1 week, PT1H)"
+    dashboard = Dashboard(
+        http=h.http,
+        pool=h.pool,
+        ids={
+            READ_PREFIX: [h.ids[c.key] for c in reads],
+            LIVE_PREFIX: [h.ids[c.key] for c in live],
+        },
+        zones={READ_PREFIX: BERLIN, LIVE_PREFIX: "UTC"},
+        first_week=start,
+        weeks=max(1, h.config.read_days // 7),
+        series=h.config.read_series,
+        timescaledb=h.timescaledb,
     )
-    return [
-        Row(
-            f"{label}: rate",
-            rate,
-            note=f"{len(lat)} requests, {result.errors} errors, p50 {pct(50):.0f} ms, "
-            f"p95 {pct(95):.0f} ms, max {lat[-1]:.0f} ms",
-            target="0 errors",
-            met=result.errors == 0,
-        ),
-        Row(f"{label}: p99 latency", p99, target="< 250 ms", met=pct(99) < 250),
-    ]
+    extra = {"in process": {"cache_max_bytes": str(64 * 2**20)}}
+    if h.redis_url:
+        extra["in Redis"] = {"cache_redis_url": h.redis_url, "cache_redis_prefix": "gwc-bench"}
+    return await dashboard_rows(
+        dashboard,
+        database_url=h.database_url,
+        uncached=h.gateway,
+        clients=h.config.load_clients,
+        seconds=h.config.load_seconds,
+        log_dir=h.log_dir,
+        extra=extra,
+        progress=progress,
+        main_tree=h.main_tree,
+    )
 
 
 # ---------------------------------------------------------------- all
@@ -670,5 +645,13 @@ async def run_all(h: Harness, progress: Callable[[str], None]) -> list[Row]:
         rows.append(row)
 
     progress("load: concurrent dashboard clients")
-    rows.extend(await load_scenario(h))
+    rows.extend(await load_scenario(h, progress))
     return rows
+
+
+async def run_dashboard(h: Harness, progress: Callable[[str], None]) -> list[Row]:
+    """`--only dashboard`: the read data and the dashboard mix, nothing else."""
+    progress("loading read data")
+    await h.reset_samples(read_data(h.config))
+    progress("load: concurrent dashboard clients")
+    return await load_scenario(h, progress)

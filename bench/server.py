@@ -55,9 +55,13 @@ def _free_port() -> int:
 
 
 def start_gateway(
-    database_url: str, log_path: Path, settings: dict[str, str] | None = None
+    database_url: str,
+    log_path: Path,
+    settings: dict[str, str] | None = None,
+    source: Path | None = None,
 ) -> GatewayProcess:
-    """`settings` adds or overrides GATEWAY_* variables (names without the prefix)."""
+    """`settings` adds or overrides GATEWAY_* variables (names without the prefix); `source`
+    runs the gateway from another checkout (e.g. main, for a same-run comparison)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -66,15 +70,18 @@ def start_gateway(
         "GATEWAY_LOG_LEVEL": "WARNING",
         **{f"GATEWAY_{k.upper()}": v for k, v in (settings or {}).items()},
     }
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
+        cwd=source,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90  # start-up takes 20 s and more on a busy 2-core machine
+    deadline = time.monotonic() + 120  # imports alone take 10+ s on a busy 2-core machine
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"gateway exited with {process.returncode}; see {log_path}")

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator
+from gateway.changes import ChangeFeed
 from gateway.compression import Compression
 from gateway.cost import KeyCosts
 from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
@@ -27,6 +28,7 @@ from gateway.pipeline import GraphQLPipeline
 from gateway.pool_plan import plan_pools
 from gateway.ratelimit import RateLimits
 from gateway.responses import error_response
+from gateway.result_cache import CacheCollector, CacheService
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from gateway.state import RequestState
@@ -80,6 +82,7 @@ def create_app(settings: Settings) -> Starlette:
             "anonymous": settings.rate_limit_anonymous,
         }
     )
+    caching = CacheService(settings)
     graphql = GraphQLPipeline(
         schema,
         database=database,
@@ -93,8 +96,12 @@ def create_app(settings: Settings) -> Starlette:
             expensive_points=settings.expensive_points,
             max_expensive_total=settings.max_expensive_requests,
         ),
+        cache=caching.cache,
     )
+    # One LISTEN per process for committed sample changes (gateway.changes).
+    changes = ChangeFeed(database.url, connect_timeout_s=settings.db_connect_timeout_s)
     metrics = GatewayMetrics(database)
+    metrics.registry.register(CacheCollector(caching.cache))
     lifecycle = Lifecycle()
     healthz, readyz = health_endpoints(database, settings, lifecycle)
 
@@ -109,11 +116,15 @@ def create_app(settings: Settings) -> Starlette:
             # Start anyway: /readyz stays 503 and retries, requests get 503 until it is back.
             log.warning("database unreachable at startup: %s", type(exc).__name__)
         authenticator.start()
+        changes.start()
+        caching.start(changes)
         try:
             yield
         finally:
             lifecycle.draining = True
+            await changes.stop()
             await authenticator.stop()
+            await caching.stop()
             await database.dispose()
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -167,4 +178,6 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = metrics
     app.state.lifecycle = lifecycle
     app.state.authenticator = authenticator
+    app.state.cache = caching.cache
+    app.state.changes = changes
     return app

@@ -63,6 +63,7 @@ from gateway.responses import (
 from gateway.settings import Settings
 from gateway.state import RequestState
 from resolvers.auth import Principal, Scope as AuthScope
+from resolvers.cache import ResultCache
 from resolvers.codes import ErrorCode, UserErrorCode
 from resolvers.context import Context, Limits
 
@@ -160,8 +161,10 @@ class GraphQLPipeline:
         rate_limits: RateLimits | None = None,
         key_costs: KeyCosts | None = None,
         persisted: PersistedQueries | None = None,
+        cache: ResultCache | None = None,
     ) -> None:
         self.schema = schema
+        self.cache = cache
         self.database = database
         self.limits = limits
         self.authenticator = authenticator
@@ -446,6 +449,7 @@ class GraphQLPipeline:
             request_id=state.request_id,
             ingested=state.rows,  # the resolvers tally ingest outcomes for the log/metrics
             account=account,
+            cache=self.cache,
             state=state,
         )
         try:

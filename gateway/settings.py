@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["MissingDatabaseUrl", "Settings"]
@@ -128,6 +128,21 @@ class Settings(BaseSettings):
         description='Content codings offered, preferred first, JSON list: ["zstd","br","gzip"].',
     )
 
+    # Result cache of closed aggregate and KPI ranges (docs/cache.md): in process, bounded
+    # by approximate bytes, unless `cache_redis_url` names a Redis shared by all replicas.
+    cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="In-process cache size; 0 turns it off."
+    )
+    cache_redis_url: SecretStr | None = Field(
+        default=None, description="redis://host:port/db: keep the cache in Redis instead."
+    )
+    cache_redis_prefix: str = Field(
+        default="gwc", min_length=1, description="Prefix of the cache's Redis keys."
+    )
+    cache_ttl_s: int = Field(
+        default=3600, ge=1, description="Lifetime of an entry in Redis (renewed when stored)."
+    )
+
     # Access and exposure.
     cors_origins: list[str] = Field(
         default_factory=list,
@@ -161,6 +176,12 @@ class Settings(BaseSettings):
     # well above `max_graphql_requests` so idle sockets cannot lock the gateway out.
     max_concurrency: int | None = Field(default=2048, ge=1)
     log_level: str = "INFO"
+
+    @field_validator("cache_redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes `${GATEWAY_CACHE_REDIS_URL:-}` through: empty means no Redis.
+        return None if value == "" else value
 
     @property
     def dev(self) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from db.engine import Database
 from resolvers.auth import Principal
+from resolvers.cache import ResultCache
 from resolvers.errors import BudgetExceeded
 from resolvers.loaders import Loaders
 
@@ -90,12 +92,19 @@ class Context:
     # for the gateway's access log and metrics.
     ingested: dict[str, int] = field(default_factory=dict)
     account: CostAccount | None = None
+    cache: ResultCache | None = None  # closed aggregate and KPI ranges (resolvers.cache)
     loaders: Loaders = field(init=False)
     budget: Budget = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.database)
+        self.loaders = Loaders(self.database, self.cache)
         self.budget = Budget(self.limits.max_request_points, self.account)
 
     def count_ingested(self, outcome: str, points: int) -> None:
         self.ingested[outcome] = self.ingested.get(outcome, 0) + points
+
+    async def written(self, windows: Sequence[tuple[int, datetime, datetime]]) -> None:
+        """Tell the result cache that rows of these (series id, start, end) windows changed;
+        call it once the write has committed (or may have)."""
+        if self.cache is not None:
+            await self.cache.invalidate(windows)

@@ -210,6 +210,12 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
                 )
             ]
         )
+    except BaseException:
+        # The write may have committed before it failed (or was cancelled): forget anyway.
+        await ctx.written(_windows(batches))
+        raise
+    if counts.inserted or counts.updated:
+        await ctx.written(_windows(batches))
     return IngestResult(
         accepted=total,
         inserted=counts.inserted,
@@ -217,6 +223,10 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
         unchanged=counts.unchanged,
         user_errors=[],
     )
+
+
+def _windows(batches: Sequence[db_samples.SampleBatch]) -> list[tuple[int, datetime, datetime]]:
+    return [(w.series_id, w.start, w.end) for w in db_samples.written_windows(batches)]
 
 
 async def delete_samples(
@@ -238,13 +248,19 @@ async def delete_samples(
                 )
             ],
         )
-    deleted = await db_samples.delete_samples(
-        info.context.database,
-        series_id=record.id,
-        start=from_,
-        end=to,
-        audit_entry=_deletion_record(info.context, key, from_, to),
-    )
+    try:
+        deleted = await db_samples.delete_samples(
+            info.context.database,
+            series_id=record.id,
+            start=from_,
+            end=to,
+            audit_entry=_deletion_record(info.context, key, from_, to),
+        )
+    except BaseException:
+        await info.context.written([(record.id, from_, to)])  # it may have committed
+        raise
+    if deleted:
+        await info.context.written([(record.id, from_, to)])
     return DeleteResult(deleted=deleted)
 
 

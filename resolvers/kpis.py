@@ -24,6 +24,8 @@ from db.kpi import KpiPlan, KpiRow
 from db.sites import SiteRecord
 from resolvers import plausibility as rules
 from resolvers.arguments import check_every, check_read_range, check_timezone, valid_key
+from resolvers.cache import Span, finite
+from resolvers.cache_codecs import KPI
 from resolvers.codes import UserErrorCode, as_user_error
 from resolvers.context import Context
 from resolvers.errors import BudgetExceeded, CostLimited, InvalidArgument, NotFound
@@ -306,6 +308,39 @@ def _coverage_warnings(ctx: _Checks) -> list[KpiWarning]:
     return out
 
 
+async def _fetch_kpis(
+    ctx: Context,
+    plan: KpiPlan,
+    *,
+    start: datetime,
+    end: datetime,
+    step: BucketWidth,
+    every: BucketWidth,
+    zone: str,
+) -> list[KpiRow]:
+    """The KPI rows, through the result cache for closed ranges. They depend on each series
+    as a whole: the integration reaches for the neighbour sample on each side of the range,
+    however far away it is (db.energy)."""
+
+    async def compute() -> list[KpiRow]:
+        return await db_kpi.fetch_site_kpis(
+            ctx.database, plan, start=start, end=end, step=step, every=every, timezone=zone
+        )
+
+    if ctx.cache is None or not ctx.cache.cacheable(end):
+        return await compute()
+    ids = {s.series_id for s in plan.roles.values()} | {s.series_id for s, _ in plan.intensity}
+    if plan.price is not None:
+        ids.add(plan.price.series_id)
+    key = (repr(plan), start.isoformat(), end.isoformat(), step.iso, every.iso, zone)
+    spans = [Span(sid) for sid in sorted(ids)]
+    return await ctx.cache.get(KPI, key, spans, compute, storable=_storable)
+
+
+def _storable(rows: list[KpiRow]) -> bool:
+    return all(finite(vars(row).values()) for row in rows)
+
+
 async def site_kpis(
     info: Info[Context, None],
     site: SiteRecord,
@@ -367,9 +402,7 @@ async def site_kpis(
         intensity_fixed=site.co2_intensity,
         intensity=intensity,
     )
-    raw = await db_kpi.fetch_site_kpis(
-        ctx.database, plan, start=start, end=end, step=step, every=width, timezone=zone
-    )
+    raw = await _fetch_kpis(ctx, plan, start=start, end=end, step=step, every=width, zone=zone)
     rows = [
         _values(r, r.start or start, r.end if r.start is not None and r.end else end) for r in raw
     ]
@@ -479,17 +512,14 @@ async def store_site_kpi(
         if value is not None:
             starts.append(bucket.start)
             values.append(float(value))
-    await db_samples.write_samples(
-        ctx.database,
-        [
-            db_samples.SampleBatch(
-                record.id,
-                db_samples.micros_from_datetimes(starts),
-                np.asarray(values, dtype=np.float64),
-            )
-        ],
-        db_samples.Conflict.UPDATE,
+    batch = db_samples.SampleBatch(
+        record.id, db_samples.micros_from_datetimes(starts), np.asarray(values, dtype=np.float64)
     )
+    try:
+        await db_samples.write_samples(ctx.database, [batch], db_samples.Conflict.UPDATE)
+    finally:  # also when it failed: it may have committed first
+        written = db_samples.written_windows([batch])
+        await ctx.written([(w.series_id, w.start, w.end) for w in written])
     return StoreKpiResult(
         key=target,
         written=len(starts),

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from db.migrate import apply_migrations
 from gateway.app import create_app
 from gateway.settings import Settings
+from resolvers.cache import forget_everywhere
 
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -122,6 +123,8 @@ async def admin_sql(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture(autouse=True)
 async def clean_db(admin_sql: asyncpg.Pool) -> None:
     await admin_sql.execute("TRUNCATE samples, series, sites, rollup_pending RESTART IDENTITY")
+    # Series ids start again at 1: what the in-process result caches hold is not theirs.
+    await forget_everywhere()
 
 
 @pytest.fixture

@@ -247,7 +247,32 @@ def test_compose_matches_the_compose_specification() -> None:
 
 
 def test_compose_services(compose: Doc) -> None:
-    assert set(services(compose)) == {"db", "migrate", "gateway", "prometheus", *SIDECARS}
+    assert set(services(compose)) == {
+        "db", "migrate", "gateway", "prometheus", "redis", *SIDECARS
+    }  # fmt: skip
+    # Optional parts run only with their profile.
+    assert {n for n, s in services(compose).items() if "profiles" in s} == {"redis"}
+
+
+def test_compose_redis_is_optional_for_the_cache(
+    compose: Doc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the profile the gateway's cache stays in process; with it, the URL the
+    compose comment gives points at the redis service (docs/cache.md)."""
+    s = services(compose)
+    assert s["redis"]["profiles"] == ["redis"]
+    assert s["redis"]["healthcheck"]["test"][:2] == ["CMD", "redis-cli"]
+    assert "ports" not in s["redis"]
+    command = s["redis"]["command"]
+    assert command[command.index("--maxmemory-policy") + 1] == "allkeys-lru"
+    environment = s["gateway"]["environment"]
+    assert environment["GATEWAY_CACHE_REDIS_URL"] == "${GATEWAY_CACHE_REDIS_URL:-}"
+    values = {k: resolve_compose_vars(str(v)) for k, v in environment.items()}
+    assert settings_from(values, monkeypatch).cache_redis_url is None
+    with_redis = {**values, "GATEWAY_CACHE_REDIS_URL": "redis://redis:6379/0"}
+    url = settings_from(with_redis, monkeypatch).cache_redis_url
+    assert url is not None and urlsplit(url.get_secret_value()).hostname == "redis"
+    assert "GATEWAY_CACHE_REDIS_URL=redis://redis:6379/0" in COMPOSE_FILE.read_text()
 
 
 def test_compose_images_pinned(compose: Doc) -> None:
@@ -690,3 +715,44 @@ def test_the_image_default_fits_its_budget(monkeypatch: pytest.MonkeyPatch) -> N
     assert {"GATEWAY_WORKERS", "GATEWAY_DB_MAX_CONNECTIONS"} <= set(values)
     settings = settings_from({**values, "DATABASE_URL": "postgresql://p@db/p"}, monkeypatch)
     assert plan_pools(settings).total <= settings.db_max_connections
+
+
+# --- the optional Redis component (docs/cache.md) ----------------------------------------
+
+REDIS_COMPONENT = K8S / "redis"
+
+
+def test_k8s_redis_component(monkeypatch: pytest.MonkeyPatch) -> None:
+    component = load_yaml_documents(REDIS_COMPONENT / "kustomization.yaml")[0]
+    assert component["kind"] == "Component"
+    documents = [
+        d for name in component["resources"] for d in load_yaml_documents(REDIS_COMPONENT / name)
+    ]
+    for doc in documents:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        assert doc["metadata"]["namespace"] == "energy-gateway"
+    deployment = named(documents, "Deployment", "energy-gateway-redis")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod.get("automountServiceAccountToken") is False
+    (container,) = pod_containers(deployment)
+    assert image_is_pinned(container["image"])
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["args"][container["args"].index("--maxmemory-policy") + 1] == "allkeys-lru"
+    service = named(documents, "Service", "energy-gateway-redis")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    # The patch sets only gateway settings, and its URL names this Service.
+    (patch,) = [load_yaml_documents(REDIS_COMPONENT / p["path"])[0] for p in component["patches"]]
+    assert (patch["kind"], patch["metadata"]["name"]) == ("ConfigMap", "gateway-config")
+    base = named(
+        [d for p in sorted(K8S.glob("*.yaml")) for d in load_yaml_documents(p)],
+        "ConfigMap",
+        "gateway-config",
+    )["data"]
+    config = {**base, **patch["data"], "DATABASE_URL": "postgresql://p@db/p"}
+    url = settings_from(config, monkeypatch).cache_redis_url
+    assert url is not None
+    host = urlsplit(url.get_secret_value()).hostname or ""
+    assert host.split(".")[:2] == [service["metadata"]["name"], "energy-gateway"]
+    assert "components:" in (REDIS_COMPONENT / "kustomization.yaml").read_text()

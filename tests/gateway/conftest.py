@@ -98,7 +98,7 @@ def start_gateway(database_url: str, tmp_path: Path) -> Iterator[Any]:
             )  # fmt: skip
         gateway = Gateway(process, f"http://127.0.0.1:{port}", log, port)
         started.append(gateway)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # imports alone take 10+ s on a busy machine
         while True:
             try:
                 if httpx.get(f"{gateway.base}/readyz", timeout=1).status_code == 200:
