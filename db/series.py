@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from db import tenancy
 from db.engine import Database
 from db.tables import series
 
@@ -38,6 +39,7 @@ class SeriesRecord:
     integration: str | None = None  # TRAPEZOIDAL | LEFT | MEAN; None = default (db/energy.py)
     max_gap: timedelta | None = None
     meter_modulus: float | None = None
+    tenant: str | None = None  # None: platform-owned (db/tenancy.py)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> SeriesRecord:
@@ -55,6 +57,7 @@ class SeriesRecord:
             integration=m["integration"],
             max_gap=m["max_gap"],
             meter_modulus=m["meter_modulus"],
+            tenant=m["tenant"],
         )
 
 
@@ -96,12 +99,15 @@ _COLUMNS = [
     series.c.integration,
     series.c.max_gap,
     series.c.meter_modulus,
+    series.c.tenant,
 ]
 
 
 async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecord:
+    """Create or update the current tenant's series with this key (db/tenancy.py)."""
     stmt = insert(series).values(
         key=values.key,
+        tenant=tenancy.current().tenant,
         name=values.name if values.name is not None else values.key,
         kind=values.kind,
         unit=values.unit,
@@ -126,9 +132,9 @@ async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecor
     ):  # fmt: skip
         if getattr(values, field) is not None:
             updates[field] = getattr(excluded, field)
-    upsert = stmt.on_conflict_do_update(index_elements=[series.c.key], set_=updates).returning(
-        *_COLUMNS
-    )
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[series.c.key, series.c.tenant], set_=updates
+    ).returning(*_COLUMNS)
     async with database.begin() as conn:
         row = (await conn.execute(upsert)).one()
     return SeriesRecord.from_row(row)
@@ -136,7 +142,10 @@ async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecor
 
 async def fetch_series_by_keys(database: Database, keys: Sequence[str]) -> list[SeriesRecord]:
     async with database.connect() as conn:
-        rows = await conn.execute(select(*_COLUMNS).where(series.c.key.in_(list(keys))))
+        stmt = select(*_COLUMNS).where(series.c.key.in_(list(keys)), tenancy.readable(series))
+        # Platform rows first, so a tenant's own series wins also when only row-level
+        # security filters (tests switch the application filter off).
+        rows = await conn.execute(stmt.order_by(series.c.tenant.nulls_first()))
         return [SeriesRecord.from_row(r) for r in rows]
 
 
@@ -144,7 +153,7 @@ async def list_series(
     database: Database, *, where: SeriesFilter, after_key: str | None, limit: int
 ) -> list[SeriesRecord]:
     """Keyset page ordered by key; fetch `limit` rows (callers ask one extra to see a next page)."""
-    stmt = select(*_COLUMNS).order_by(series.c.key).limit(limit)
+    stmt = select(*_COLUMNS).where(tenancy.readable(series)).order_by(series.c.key).limit(limit)
     if where.kinds:
         stmt = stmt.where(series.c.kind.in_(list(where.kinds)))
     if where.source is not None:
