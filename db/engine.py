@@ -1,4 +1,11 @@
-"""The `Database`: one async SQLAlchemy engine over asyncpg, with the session pinned to UTC."""
+"""The `Database`: one async SQLAlchemy engine over asyncpg, with the session pinned to UTC.
+
+Inside a request (db/tenancy.py) a connection runs as the tenant role, which row-level
+security applies to (migration 0081), with `gateway.tenant` naming the tenant; outside
+requests it runs as the role it logged in as. Both are session settings, written when a
+connection is checked out for a scope other than the one it last served, so a gateway
+serving one tenant's traffic pays nothing per query (docs/security.md, Row-level security).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,14 @@ from dataclasses import dataclass
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from db import tenancy
 from db.capabilities import Capabilities, detect_capabilities
 
-__all__ = ["Database", "PoolConfig", "driver_connection", "sqlalchemy_url"]
+__all__ = ["TENANT_ROLE", "Database", "PoolConfig", "driver_connection", "sqlalchemy_url"]
+
+TENANT_ROLE = "gateway_tenant"  # created by migration 0081
+_SCOPE = "tenant_scope"  # connection info key: (role, tenant) the session is set to
+_UNSCOPED = ("none", "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,9 +49,14 @@ class Database:
     GraphQL resolves sibling fields concurrently and one asyncpg connection runs one
     statement at a time."""
 
-    def __init__(self, url: str, pool: PoolConfig | None = None) -> None:
+    def __init__(
+        self, url: str, pool: PoolConfig | None = None, *, tenant_role: str | None = TENANT_ROLE
+    ) -> None:
+        """`tenant_role`: the role requests run as (None: the login role, which must then be
+        neither superuser nor the tables' owner for row-level security to apply)."""
         pool = pool or PoolConfig()
         self.url = url
+        self.tenant_role = tenant_role
         self.engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(url),
             pool_size=pool.size,
@@ -71,12 +88,39 @@ class Database:
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
+            await self._scope(conn)
             yield conn
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
-            yield conn
+        async with self.engine.connect() as conn:
+            await self._scope(conn)
+            async with conn.begin():
+                yield conn
+
+    async def _scope(self, conn: AsyncConnection) -> None:
+        """Set the session's role and tenant for the current scope, outside any transaction
+        (so a rollback cannot undo them), when they differ from what it last served."""
+        settings = tenancy.session_settings()
+        wanted = _UNSCOPED
+        if settings is not None:
+            wanted = (self.tenant_role or "none", settings["tenant"])
+        raw = await conn.get_raw_connection()
+        if raw.info.get(_SCOPE) == wanted:
+            return
+        driver = raw.driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        raw.info.pop(_SCOPE, None)  # unknown until both statements succeed
+        if raw.info.get("role") != wanted[0]:
+            # A temporary table (the ingest staging table) belongs to the role that created
+            # it; the other role could not use it.
+            await driver.execute("DISCARD TEMP")
+        await driver.execute(
+            "SELECT set_config('role', $1, false), set_config('gateway.tenant', $2, false)",
+            *wanted,
+        )
+        raw.info["role"] = wanted[0]
+        raw.info[_SCOPE] = wanted
 
     async def dispose(self) -> None:
         await self.engine.dispose()

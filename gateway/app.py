@@ -60,7 +60,11 @@ def pool_from(settings: Settings) -> PoolConfig:
 
 
 def create_app(settings: Settings) -> Starlette:
-    database = Database(settings.require_database_url(), pool_from(settings))
+    database = Database(
+        settings.require_database_url(),
+        pool_from(settings),
+        tenant_role=settings.db_tenant_role or None,
+    )
     schema = served_schema(settings)
     authenticator = Authenticator(
         database,
