@@ -124,6 +124,9 @@ def create_app(settings: Settings) -> Starlette:
                 return principal
             if not principal.scopes & {Scope.READ, Scope.ADMIN}:
                 return error_response(403, "metrics need the read scope", ErrorCode.FORBIDDEN)
+            if not principal.platform_key:
+                # Metrics span every tenant (series keys in the freshness gauge, key ids).
+                return error_response(403, "metrics need a platform key", ErrorCode.FORBIDDEN)
         return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
     middleware = [Middleware(RequestContext, metrics=metrics, retry_after_s=settings.retry_after_s)]
