@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import statistics
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -48,6 +49,9 @@ _READ = (
 _AGGREGATE = (
     "SELECT date_bin('1 hour', ts, $2), avg(value), min(value), max(value), count(*) "
     "FROM samples WHERE series_id = $1 AND ts >= $2 AND ts < $3 GROUP BY 1 ORDER BY 1"
+)
+_INSERT_NEW = (
+    "INSERT INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM ingest_staging"
 )
 _UPSERT = (
     "INSERT INTO samples AS t (series_id, ts, value) SELECT series_id, ts, value "
@@ -169,11 +173,33 @@ async def _measure(
             # EXPLAIN ANALYZE runs the INSERT; the staging table empties on commit.
             return await _server_ms(conn, _UPSERT)
 
+    async def append(conn: asyncpg.Connection) -> float:
+        """New rows only (onConflict ERROR): a plain COPY into samples without RLS; under RLS,
+        where PostgreSQL refuses COPY FROM, COPY into staging + INSERT (db/samples.py).
+        Client wall time: COPY has no EXPLAIN."""
+        offset = next_ingest[0]
+        next_ingest[0] += args.batch
+        buffer = _batch(sid, offset, args.batch)
+        columns = ("series_id", "ts", "value")
+        began = time.perf_counter()
+        async with conn.transaction():
+            if conn is plain:
+                await conn.copy_to_table(
+                    "samples", source=io.BytesIO(buffer), columns=columns, format="binary"
+                )
+            else:
+                await conn.copy_to_table(
+                    "ingest_staging", source=io.BytesIO(buffer), columns=columns, format="binary"
+                )
+                await conn.execute(_INSERT_NEW)
+        return (time.perf_counter() - began) * 1000
+
     scenarios: list[tuple[str, Scenario]] = [
         (f"raw read, 100,000 of {args.rows:,} rows", read),
         (f"hourly aggregate over {args.rows:,} rows", aggregate),
         (f"series lookup by key x{args.lookups}", lookups),
         (f"ingest {args.batch:,} rows (upsert from staging)", ingest),
+        (f"append {args.batch:,} rows (ERROR mode; wall time incl. COPY)", append),
     ]
     out = []
     for name, scenario in scenarios:

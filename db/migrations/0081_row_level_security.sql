@@ -17,6 +17,16 @@ EXCEPTION
 END
 $$;
 
+-- The login role the gateway runs as must be able to switch to it. Superusers can; a login
+-- role with CREATEROLE (needed above when the role did not exist) can grant itself.
+DO $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        EXECUTE format('GRANT gateway_tenant TO %I', current_user);
+    END IF;
+END
+$$;
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON series, samples, sites, rollup_pending,
     scenarios, scenario_sweeps TO gateway_tenant;
 GRANT SELECT ON emission_factors, tenants TO gateway_tenant;
