@@ -23,6 +23,7 @@ __all__ = ["TENANT_ROLE", "Database", "PoolConfig", "driver_connection", "sqlalc
 
 TENANT_ROLE = "gateway_tenant"  # created by migration 0081
 _SCOPE = "tenant_scope"  # connection info key: (role, tenant) the session is set to
+_ROLE = "tenant_scope_role"  # connection info key: the role the session is set to
 _UNSCOPED = ("none", "")
 
 
@@ -111,7 +112,7 @@ class Database:
         driver = raw.driver_connection
         assert isinstance(driver, asyncpg.Connection)
         raw.info.pop(_SCOPE, None)  # unknown until both statements succeed
-        if raw.info.get("role") != wanted[0]:
+        if raw.info.get(_ROLE) != wanted[0]:
             # A temporary table (the ingest staging table) belongs to the role that created
             # it; the other role could not use it.
             await driver.execute("DISCARD TEMP")
@@ -119,7 +120,7 @@ class Database:
             "SELECT set_config('role', $1, false), set_config('gateway.tenant', $2, false)",
             *wanted,
         )
-        raw.info["role"] = wanted[0]
+        raw.info[_ROLE] = wanted[0]
         raw.info[_SCOPE] = wanted
 
     async def dispose(self) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "owned_sql",
     "owns",
     "readable",
+    "readable_sql",
     "request_scope",
     "session_settings",
     "tenant_param",
@@ -98,6 +99,19 @@ def owned(table: Table) -> ColumnElement[bool]:
 def owned_sql(column: str = "tenant") -> str:
     """`owned` for text SQL; bind `:tenant` to `tenant_param()`."""
     return f"{column} IS NOT DISTINCT FROM CAST(:tenant AS text)" if _filter_on else "TRUE"
+
+
+def readable_sql(table: str = "series") -> str:
+    """`readable` for text SQL over `table` (unaliased); bind `:tenant` to `tenant_param()`.
+    For hand-written statements such as prepared key lookups."""
+    if not _filter_on:
+        return "TRUE"
+    if current().tenant is None:
+        return f"{table}.tenant IS NULL"
+    return (
+        f"({table}.tenant = :tenant OR ({table}.tenant IS NULL AND NOT EXISTS ("
+        f"SELECT 1 FROM {table} mine WHERE mine.key = {table}.key AND mine.tenant = :tenant)))"
+    )
 
 
 def tenant_param() -> str | None:
