@@ -12,7 +12,7 @@ from db.engine import Database
 from gateway.keys import issue_key, revoke_key
 from resolvers.auth import Scope
 from sidecar.client import GatewayClient
-from sidecar.settings import GatewaySettings, load
+from sidecar.settings import GatewaySettings, with_gateway_overrides
 from tests.tenants.conftest import Caller, Tokens, caller
 
 UPSERT = 'mutation { upsertSeries(input: {key: "ops:pv", kind: POWER, unit: "kW"}) { key } }'
@@ -115,12 +115,9 @@ async def test_sidecar_acts_for_its_tenant(
 ) -> None:
     """A sidecar configured with GATEWAY_TENANT writes into that tenant (forecasts, scenario
     results), through the platform key's X-Tenant."""
-    settings = load(
-        GatewaySettings,
-        None,
-        {"GATEWAY_TOKEN": tokens.platform, "GATEWAY_TENANT": "acme"},
-        "http://gateway.test/graphql",
-    )
+    env = {"GATEWAY_TOKEN": tokens.platform, "GATEWAY_TENANT": "acme"}
+    section = with_gateway_overrides({}, env, "http://gateway.test/graphql")["gateway"]
+    settings = GatewaySettings.model_validate(section)
     client = GatewayClient(tenant_client, settings)
     await client.upsert_series({"key": "fc:acme", "kind": "POWER", "unit": "kW"})
     assert (await acme('{ series(key: "fc:acme") { key } }'))["data"]["series"] is not None
