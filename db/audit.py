@@ -1,5 +1,5 @@
 """The audit trail (docs/security.md, Audit trail): an append-only table, one row per key
-creation, key revocation and deletion of samples, each also logged.
+creation, key revocation, tenant creation and deletion of samples, each also logged.
 
 `record` writes inside the caller's transaction, so the change and its record commit or roll
 back together; `log_event` is called by the caller after the commit, so no log line describes
@@ -31,7 +31,7 @@ class AuditEntry:
     actor: str
     action: str  # e.g. key.create, key.revoke, samples.delete
     target: str
-    tenant: str | None = None  # NULL until tenants exist
+    tenant: str | None = None  # the tenant acted for or on; None: the platform
     request_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -3,6 +3,12 @@
 `read` serves queries and small writes (series, sites, keys); `ingest` serves sample writes
 and deletions. Each is its own connection pool, so a backfill that keeps every ingest
 connection busy never takes one a dashboard needs (docs/limits.md, "Connection pools").
+
+Inside a request (db/tenancy.py) a connection of either pool runs as the tenant role, which
+row-level security applies to (migration 0081), with `gateway.tenant` naming the tenant;
+outside requests it runs as the role it logged in as. Both are session settings, written when
+a connection is checked out for a scope other than the one it last served, so a gateway
+serving one tenant's traffic pays nothing per query (docs/security.md, Row-level security).
 """
 
 from __future__ import annotations
@@ -17,9 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from db import tenancy
 from db.capabilities import Capabilities, detect_capabilities
 
-__all__ = ["Database", "Pool", "PoolConfig", "driver_connection", "sqlalchemy_url"]
+__all__ = ["TENANT_ROLE", "Database", "Pool", "PoolConfig", "driver_connection", "sqlalchemy_url"]
+
+TENANT_ROLE = "gateway_tenant"  # created by migration 0081
+_SCOPE = "tenant_scope"  # connection info key: (role, tenant) the session is set to
+_ROLE = "tenant_scope_role"  # connection info key: the role the session is set to
+_UNSCOPED = ("none", "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,26 +80,32 @@ def _engine(url: str, pool: PoolConfig, application_name: str) -> AsyncEngine:
 
 
 class Pool:
-    """One engine, hence one connection pool, named for the metrics (`read`, `ingest`)."""
+    """One engine, hence one connection pool, named for the metrics (`read`, `ingest`).
+    Every checkout is scoped to the current request's tenant (`_scope`)."""
 
-    def __init__(self, name: str, url: str, config: PoolConfig) -> None:
+    def __init__(
+        self, name: str, url: str, config: PoolConfig, tenant_role: str | None = TENANT_ROLE
+    ) -> None:
         self.name = name
         self.config = config
+        self.tenant_role = tenant_role
         # The pool shows in pg_stat_activity: energy-gateway/read, energy-gateway/ingest.
         self.engine: AsyncEngine = _engine(url, config, f"energy-gateway/{name}")
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
+            await _scope(await conn.get_raw_connection(), self.tenant_role)
             yield conn
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled asyncpg connection without SQLAlchemy's Connection around it, for hot
         reads sent as prepared statements (no transaction is opened: each statement runs on
-        its own). Same pool, same checks as `connect`."""
+        its own). Same pool, same checks and tenant scope as `connect`."""
         fairy: PoolProxiedConnection = await greenlet_spawn(self.engine.sync_engine.pool.connect)
         try:
+            await _scope(fairy, self.tenant_role)
             driver = fairy.driver_connection
             assert isinstance(driver, asyncpg.Connection)
             yield driver
@@ -96,8 +114,32 @@ class Pool:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
+        async with self.connect() as conn, conn.begin():
             yield conn
+
+
+async def _scope(raw: PoolProxiedConnection, tenant_role: str | None) -> None:
+    """Set the session's role and tenant for the current scope, outside any transaction
+    (so a rollback cannot undo them), when they differ from what it last served."""
+    settings = tenancy.session_settings()
+    wanted = _UNSCOPED
+    if settings is not None:
+        wanted = (tenant_role or "none", settings["tenant"])
+    if raw.info.get(_SCOPE) == wanted:
+        return
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    raw.info.pop(_SCOPE, None)  # unknown until both statements succeed
+    if raw.info.get(_ROLE) != wanted[0]:
+        # A temporary table (the ingest staging table) belongs to the role that created
+        # it; the other role could not use it.
+        await driver.execute("DISCARD TEMP")
+    await driver.execute(
+        "SELECT set_config('role', $1, false), set_config('gateway.tenant', $2, false)",
+        *wanted,
+    )
+    raw.info[_ROLE] = wanted[0]
+    raw.info[_SCOPE] = wanted
 
 
 # The ingest pool of a `Database` built without one (command-line tools, benchmarks' setup).
@@ -111,11 +153,19 @@ class Database:
     `ingest.connect()` (db.samples)."""
 
     def __init__(
-        self, url: str, pool: PoolConfig | None = None, ingest: PoolConfig | None = None
+        self,
+        url: str,
+        pool: PoolConfig | None = None,
+        ingest: PoolConfig | None = None,
+        *,
+        tenant_role: str | None = TENANT_ROLE,
     ) -> None:
+        """`tenant_role`: the role requests run as (None: the login role, which must then be
+        neither superuser nor the tables' owner for row-level security to apply)."""
         self.url = url
-        self.read = Pool("read", url, pool or PoolConfig())
-        self.ingest = Pool("ingest", url, ingest or DEFAULT_INGEST)
+        self.tenant_role = tenant_role
+        self.read = Pool("read", url, pool or PoolConfig(), tenant_role)
+        self.ingest = Pool("ingest", url, ingest or DEFAULT_INGEST, tenant_role)
         self.capabilities = Capabilities()
 
     @property

@@ -29,6 +29,7 @@ __all__ = [
     "list_keys",
     "listen_for_revocations",
     "revoke_key",
+    "tenant_exists",
 ]
 
 REVOCATIONS_CHANNEL = "api_keys"  # NOTIFY payload: the revoked key's id
@@ -45,6 +46,7 @@ class ApiKey:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    tenant: str | None = None  # None: a platform key
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ApiKey:
@@ -57,6 +59,7 @@ class ApiKey:
             expires_at=m["expires_at"],
             last_used_at=m["last_used_at"],
             revoked_at=m["revoked_at"],
+            tenant=m["tenant"],
         )
 
 
@@ -68,14 +71,15 @@ class KeyMatch:
     scopes: tuple[str, ...]
     usable: bool  # not revoked and not expired
     expires_at: datetime | None
+    tenant: str | None = None  # None: a platform key
 
 
-_COLUMNS = "id, name, scopes, created_at, expires_at, last_used_at, revoked_at"
+_COLUMNS = "id, name, scopes, created_at, expires_at, last_used_at, revoked_at, tenant"
 
 _FIND = text(
     """
     WITH k AS (
-        SELECT id, scopes, expires_at,
+        SELECT id, scopes, expires_at, tenant,
                revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS usable
         FROM api_keys WHERE token_sha256 = :digest
     ), touched AS (
@@ -85,7 +89,7 @@ _FIND = text(
                OR last_used_at < now() - make_interval(secs => :touch_every_s))
         RETURNING id
     )
-    SELECT id, scopes, usable, expires_at FROM k
+    SELECT id, scopes, usable, expires_at, tenant FROM k
     """
 )
 
@@ -97,12 +101,15 @@ async def create_key(
     scopes: Sequence[str],
     name: str = "",
     expires_at: datetime | None = None,
+    tenant: str | None = None,
     actor: str = "cli",
 ) -> ApiKey:
-    """Store a new key and its `key.create` audit record in one transaction."""
+    """Store a new key and its `key.create` audit record in one transaction. The key's
+    tenant comes into being with its first key (`tenant.create`, audited too)."""
     stmt = text(
-        "INSERT INTO api_keys (id, token_sha256, name, scopes, expires_at) "
-        f"VALUES (:id, :digest, :name, CAST(:scopes AS text[]), :expires_at) RETURNING {_COLUMNS}"
+        "INSERT INTO api_keys (id, token_sha256, name, scopes, expires_at, tenant) "
+        "VALUES (:id, :digest, :name, CAST(:scopes AS text[]), :expires_at, :tenant) "
+        f"RETURNING {_COLUMNS}"
     )
     params = {
         "id": f"key_{secrets.token_hex(6)}",
@@ -110,8 +117,24 @@ async def create_key(
         "name": name,
         "scopes": list(scopes),
         "expires_at": expires_at,
+        "tenant": tenant,
     }
+    events = []
     async with database.begin() as conn:
+        if tenant is not None:
+            created = await conn.execute(
+                text("INSERT INTO tenants (name) VALUES (:name) ON CONFLICT DO NOTHING"),
+                {"name": tenant},
+            )
+            if created.rowcount:
+                events.append(
+                    await audit.record(
+                        conn,
+                        audit.AuditEntry(
+                            actor=actor, action="tenant.create", target=tenant, tenant=tenant
+                        ),
+                    )
+                )
         key = ApiKey.from_row((await conn.execute(stmt, params)).one())
         event = await audit.record(
             conn,
@@ -119,6 +142,7 @@ async def create_key(
                 actor=actor,
                 action="key.create",
                 target=f"{key.id} {key.name!r}",
+                tenant=key.tenant,
                 details={
                     "key_id": key.id,
                     "name": key.name,
@@ -127,7 +151,8 @@ async def create_key(
                 },
             ),
         )
-    audit.log_event(event)
+    for each in [*events, event]:
+        audit.log_event(each)
     return key
 
 
@@ -141,8 +166,18 @@ async def find_key(
     if row is None:
         return None
     return KeyMatch(
-        id=row.id, scopes=tuple(row.scopes), usable=bool(row.usable), expires_at=row.expires_at
+        id=row.id,
+        scopes=tuple(row.scopes),
+        usable=bool(row.usable),
+        expires_at=row.expires_at,
+        tenant=row.tenant,
     )
+
+
+async def tenant_exists(database: Database, name: str) -> bool:
+    async with database.connect() as conn:
+        found = await conn.execute(text("SELECT 1 FROM tenants WHERE name = :name"), {"name": name})
+        return found.first() is not None
 
 
 async def list_keys(database: Database, *, include_revoked: bool = False) -> list[ApiKey]:
@@ -159,7 +194,7 @@ async def revoke_key(database: Database, key_id: str, *, actor: str = "cli") -> 
     `api_keys` hear the key id when the revocation commits."""
     stmt = text(
         "UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL "
-        "RETURNING id, name"
+        "RETURNING id, name, tenant"
     )
     async with database.begin() as conn:
         row = (await conn.execute(stmt, {"id": key_id})).first()
@@ -173,6 +208,7 @@ async def revoke_key(database: Database, key_id: str, *, actor: str = "cli") -> 
                 actor=actor,
                 action="key.revoke",
                 target=f"{key_id} {row.name!r}",
+                tenant=row.tenant,
                 details={"key_id": key_id, "name": row.name},
             ),
         )

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import text
 
-from db import audit, changes, rollups
+from db import audit, changes, rollups, tenancy
 from db.engine import Database, driver_connection
 
 __all__ = [
@@ -138,6 +138,9 @@ INSERT INTO samples (series_id, ts, value)
 SELECT series_id, ts, value FROM ingest_staging
 ON CONFLICT (series_id, ts) DO NOTHING
 """
+_INSERT_NEW = (
+    "INSERT INTO samples (series_id, ts, value) SELECT series_id, ts, value FROM ingest_staging"
+)
 _KEY_DETAIL = re.compile(r"\(series_id, ts\)=\((\d+), ([^)]+)\)")
 
 
@@ -183,9 +186,19 @@ async def write_samples(
         async with raw.transaction():
             if conflict is Conflict.ERROR:
                 try:
-                    await raw.copy_to_table(
-                        "samples", source=_chunks(buffer), columns=_COLUMNS, format="binary"
-                    )
+                    if tenancy.request_scope() is None:
+                        await raw.copy_to_table(
+                            "samples", source=_chunks(buffer), columns=_COLUMNS, format="binary"
+                        )
+                    else:
+                        # PostgreSQL refuses COPY FROM into a table with row-level security
+                        # for a role it binds (requests, migration 0081): stage, then INSERT.
+                        await raw.execute(STAGING_DDL)
+                        await raw.copy_to_table(
+                            "ingest_staging", source=_chunks(buffer), columns=_COLUMNS,
+                            format="binary",
+                        )  # fmt: skip
+                        await raw.execute(_INSERT_NEW)
                 except asyncpg.UniqueViolationError as exc:
                     detail = str(getattr(exc, "detail", None) or exc)
                     match = _KEY_DETAIL.search(detail)
@@ -216,7 +229,7 @@ async def write_samples(
                 if database.capabilities.rollups:
                     await rollups.record_pending(raw, written)
         if database.capabilities.rollups and inserted + updated:
-            await rollups.refresh_pending(raw)
+            await _refresh_as_login_role(raw)
     return WriteCounts(inserted, updated, total - inserted - updated)
 
 
@@ -262,7 +275,7 @@ async def delete_samples(
     audit.log_event(event)
     if database.capabilities.rollups and deleted:
         async with database.ingest.connect() as conn:
-            await rollups.refresh_pending(await driver_connection(conn))
+            await _refresh_as_login_role(await driver_connection(conn))
     return deleted
 
 
@@ -282,3 +295,18 @@ async def count_samples(
             cap,
         )
     return int(count)
+
+
+async def _refresh_as_login_role(raw: asyncpg.Connection) -> None:
+    """Rollup maintenance is platform work: refreshing a continuous aggregate needs its owner,
+    not the tenant role a request runs as (db/engine.py); the session's role is restored."""
+    role = await raw.fetchval("SELECT current_setting('role')")
+    if role == "none":
+        await rollups.refresh_pending(raw)
+        return
+    await raw.execute("RESET ROLE")
+    try:
+        await rollups.refresh_pending(raw)
+    finally:
+        if not raw.is_closed():
+            await raw.execute("SELECT set_config('role', $1, false)", role)

@@ -3,6 +3,9 @@
 Several scenario services may poll at once: `claim_scenario` hands each pending scenario to
 exactly one of them (row lock, SKIP LOCKED), and `finish_scenario` only lands for the
 revision that was claimed, so a scenario changed while it ran is computed again.
+
+Scenarios and sweeps belong to the tenant that stored them and are seen only by it; a
+scenario service claims the scenarios of the tenant it acts for (db/tenancy.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from db import tenancy
 from db.engine import Database
 
 __all__ = [
@@ -71,13 +75,14 @@ async def upsert_scenario(database: Database, values: ScenarioValues) -> Scenari
     changed = " OR ".join(f"scenarios.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in _INPUTS[1:])
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _INPUTS[1:])
     stmt = text(
-        f"INSERT INTO scenarios ({', '.join(_INPUTS)}) "
-        f"VALUES ({', '.join(':' + c for c in _INPUTS)}) "
-        f"ON CONFLICT (key) DO UPDATE SET {updates}, status = 'PENDING', message = NULL, "
+        f"INSERT INTO scenarios ({', '.join(_INPUTS)}, tenant) "
+        f"VALUES ({', '.join(':' + c for c in _INPUTS)}, :tenant) "
+        f"ON CONFLICT (key, tenant) DO UPDATE SET {updates}, status = 'PENDING', message = NULL, "
         "revision = scenarios.revision + 1, claimed_by = NULL, claimed_at = NULL, "
         f"finished_at = NULL, updated_at = now() WHERE {changed} {_RETURNING}"
     ).bindparams(*(bindparam(c, type_=JSONB(none_as_null=True)) for c in _JSON))
     params = {c: getattr(values, c) for c in _INPUTS}
+    params["tenant"] = tenancy.tenant_param()
     for c in _JSON:
         params[c] = dict(params[c]) if params[c] is not None else None
     async with database.begin() as conn:
@@ -85,8 +90,11 @@ async def upsert_scenario(database: Database, values: ScenarioValues) -> Scenari
         if row is None:  # unchanged: nothing was written
             row = (
                 await conn.execute(
-                    text(f"SELECT {', '.join(_COLUMNS)} FROM scenarios WHERE key = :key"),
-                    {"key": values.key},
+                    text(
+                        f"SELECT {', '.join(_COLUMNS)} FROM scenarios "
+                        f"WHERE key = :key AND {tenancy.owned_sql()}"
+                    ),
+                    {"key": values.key, "tenant": tenancy.tenant_param()},
                 )
             ).one()
     return _record(row)
@@ -96,7 +104,11 @@ async def fetch_scenario(database: Database, key: str) -> ScenarioRecord | None:
     async with database.connect() as conn:
         row = (
             await conn.execute(
-                text(f"SELECT {', '.join(_COLUMNS)} FROM scenarios WHERE key = :key"), {"key": key}
+                text(
+                    f"SELECT {', '.join(_COLUMNS)} FROM scenarios "
+                    f"WHERE key = :key AND {tenancy.owned_sql()}"
+                ),
+                {"key": key, "tenant": tenancy.tenant_param()},
             )
         ).first()
     return _record(row) if row is not None else None
@@ -109,13 +121,14 @@ async def claim_scenario(
     service died) RUNNING for `worker` and return it; None when there is nothing to do."""
     stmt = text(
         "UPDATE scenarios SET status = 'RUNNING', claimed_by = :worker, claimed_at = now(), "
-        "message = NULL WHERE key = ("
-        "  SELECT key FROM scenarios WHERE status = 'PENDING' OR (status = 'RUNNING' "
-        "  AND claimed_at < now() - make_interval(secs => :lease)) "
+        "message = NULL WHERE id = ("
+        "  SELECT id FROM scenarios WHERE (status = 'PENDING' OR (status = 'RUNNING' "
+        f"  AND claimed_at < now() - make_interval(secs => :lease))) AND {tenancy.owned_sql()}"
         f"  ORDER BY updated_at, key LIMIT 1 FOR UPDATE SKIP LOCKED) {_RETURNING}"
     )
+    params = {"worker": worker, "lease": lease_seconds, "tenant": tenancy.tenant_param()}
     async with database.begin() as conn:
-        row = (await conn.execute(stmt, {"worker": worker, "lease": lease_seconds})).first()
+        row = (await conn.execute(stmt, params)).first()
     return _record(row) if row is not None else None
 
 
@@ -125,9 +138,16 @@ async def finish_scenario(
     """DONE or FAILED for the claimed revision; None if that claim no longer holds."""
     stmt = text(
         "UPDATE scenarios SET status = :status, message = :message, finished_at = now() "
-        f"WHERE key = :key AND revision = :revision AND status = 'RUNNING' {_RETURNING}"
+        "WHERE key = :key AND revision = :revision AND status = 'RUNNING' "
+        f"AND {tenancy.owned_sql()} {_RETURNING}"
     )
-    params = {"key": key, "revision": revision, "status": status, "message": message}
+    params = {
+        "key": key,
+        "revision": revision,
+        "status": status,
+        "message": message,
+        "tenant": tenancy.tenant_param(),
+    }
     async with database.begin() as conn:
         row = (await conn.execute(stmt, params)).first()
     return _record(row) if row is not None else None
@@ -145,8 +165,9 @@ class SweepRecord:
 
 async def upsert_sweep(database: Database, sweep: SweepRecord) -> SweepRecord:
     stmt = text(
-        "INSERT INTO scenario_sweeps (key, site_key, period_from, period_to, cells) "
-        "VALUES (:key, :site_key, :period_from, :period_to, :cells) ON CONFLICT (key) DO UPDATE "
+        "INSERT INTO scenario_sweeps (key, site_key, period_from, period_to, cells, tenant) "
+        "VALUES (:key, :site_key, :period_from, :period_to, :cells, :tenant) "
+        "ON CONFLICT (key, tenant) DO UPDATE "
         "SET site_key = EXCLUDED.site_key, period_from = EXCLUDED.period_from, "
         "period_to = EXCLUDED.period_to, cells = EXCLUDED.cells, updated_at = now() "
         "RETURNING key, site_key, period_from, period_to, cells, updated_at"
@@ -157,6 +178,7 @@ async def upsert_sweep(database: Database, sweep: SweepRecord) -> SweepRecord:
         "period_from": sweep.period_from,
         "period_to": sweep.period_to,
         "cells": [dict(c) for c in sweep.cells],
+        "tenant": tenancy.tenant_param(),
     }
     async with database.begin() as conn:
         row = (await conn.execute(stmt, params)).one()
@@ -166,8 +188,8 @@ async def upsert_sweep(database: Database, sweep: SweepRecord) -> SweepRecord:
 async def fetch_sweep(database: Database, key: str) -> SweepRecord | None:
     stmt = text(
         "SELECT key, site_key, period_from, period_to, cells, updated_at "
-        "FROM scenario_sweeps WHERE key = :key"
+        f"FROM scenario_sweeps WHERE key = :key AND {tenancy.owned_sql()}"
     )
     async with database.connect() as conn:
-        row = (await conn.execute(stmt, {"key": key})).first()
+        row = (await conn.execute(stmt, {"key": key, "tenant": tenancy.tenant_param()})).first()
     return SweepRecord(**dict(row._mapping)) if row is not None else None

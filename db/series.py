@@ -11,6 +11,7 @@ import asyncpg
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from db import tenancy
 from db.engine import Database
 from db.tables import series
 
@@ -39,6 +40,7 @@ class SeriesRecord:
     integration: str | None = None  # TRAPEZOIDAL | LEFT | MEAN; None = default (db/energy.py)
     max_gap: timedelta | None = None
     meter_modulus: float | None = None
+    tenant: str | None = None  # None: platform-owned (db/tenancy.py)
 
     @classmethod
     def from_row(cls, row: Row[Any] | asyncpg.Record) -> SeriesRecord:
@@ -56,6 +58,7 @@ class SeriesRecord:
             integration=m["integration"],
             max_gap=m["max_gap"],
             meter_modulus=m["meter_modulus"],
+            tenant=m["tenant"],
         )
 
 
@@ -97,12 +100,15 @@ _COLUMNS = [
     series.c.integration,
     series.c.max_gap,
     series.c.meter_modulus,
+    series.c.tenant,
 ]
 
 
 async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecord:
+    """Create or update the current tenant's series with this key (db/tenancy.py)."""
     stmt = insert(series).values(
         key=values.key,
+        tenant=tenancy.current().tenant,
         name=values.name if values.name is not None else values.key,
         kind=values.kind,
         unit=values.unit,
@@ -127,9 +133,9 @@ async def upsert_series(database: Database, values: SeriesValues) -> SeriesRecor
     ):  # fmt: skip
         if getattr(values, field) is not None:
             updates[field] = getattr(excluded, field)
-    upsert = stmt.on_conflict_do_update(index_elements=[series.c.key], set_=updates).returning(
-        *_COLUMNS
-    )
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[series.c.key, series.c.tenant], set_=updates
+    ).returning(*_COLUMNS)
     async with database.begin() as conn:
         row = (await conn.execute(upsert)).one()
     return SeriesRecord.from_row(row)
@@ -141,8 +147,16 @@ _BY_KEYS = f"SELECT {', '.join(c.name for c in _COLUMNS)} FROM series WHERE key 
 
 
 async def fetch_series_by_keys(database: Database, keys: Sequence[str]) -> list[SeriesRecord]:
+    # The tenant predicate of `tenancy.readable`, as text for the prepared statement; platform
+    # rows first, so a tenant's own series wins also when only row-level security filters
+    # (tests switch the application filter off).
+    predicate = tenancy.readable_sql("series").replace(":tenant", "$2")
+    sql = f"{_BY_KEYS} AND {predicate} ORDER BY series.tenant NULLS FIRST"
+    args: list[object] = [list(keys)]
+    if "$2" in predicate:
+        args.append(tenancy.tenant_param())
     async with database.acquire() as conn:
-        rows = await conn.fetch(_BY_KEYS, list(keys))
+        rows = await conn.fetch(sql, *args)
     return [SeriesRecord.from_row(r) for r in rows]
 
 
@@ -150,7 +164,7 @@ async def list_series(
     database: Database, *, where: SeriesFilter, after_key: str | None, limit: int
 ) -> list[SeriesRecord]:
     """Keyset page ordered by key; fetch `limit` rows (callers ask one extra to see a next page)."""
-    stmt = select(*_COLUMNS).order_by(series.c.key).limit(limit)
+    stmt = select(*_COLUMNS).where(tenancy.readable(series)).order_by(series.c.key).limit(limit)
     if where.kinds:
         stmt = stmt.where(series.c.kind.in_(list(where.kinds)))
     if where.source is not None:

@@ -1,4 +1,7 @@
-"""Sites: series grouped by role, with a time zone and a tariff (docs/domain.md §3)."""
+"""Sites: series grouped by role, with a time zone and a tariff (docs/domain.md §3).
+
+A site is seen only by its own tenant (platform sites only by the platform); unlike market
+series, sites are never shared (db/tenancy.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from db import tenancy
 from db.engine import Database
 from db.tables import sites
 
@@ -54,6 +58,7 @@ class SiteRecord:
     co2_region: str = "DE"
     co2_intensity: float | None = None  # fixed g/kWh instead of SMARD generation
     labels: Mapping[str, Any] | None = None
+    tenant: str | None = None  # None: platform-owned; set by upsert_site (db/tenancy.py)
 
     def roles(self) -> dict[str, str]:
         """Role -> series key, for the roles that are set."""
@@ -73,13 +78,15 @@ def _record(row: Any) -> SiteRecord:
 
 
 async def upsert_site(database: Database, site: SiteRecord) -> SiteRecord:
-    """Insert or replace the whole site definition (roles and tariff are one unit)."""
+    """Insert or replace the whole site definition (roles and tariff are one unit) of the
+    current tenant."""
     values = {_column(n): getattr(site, n) for n in _FIELDS}
     values["labels"] = dict(site.labels or {})
+    values["tenant"] = tenancy.current().tenant
     stmt = insert(sites).values(values)
-    updates: dict[str, Any] = {c: stmt.excluded[c] for c in values if c != "key"}
+    updates: dict[str, Any] = {c: stmt.excluded[c] for c in values if c not in ("key", "tenant")}
     updates["updated_at"] = func.now()
-    upsert = stmt.on_conflict_do_update(index_elements=[sites.c.key], set_=updates)
+    upsert = stmt.on_conflict_do_update(index_elements=[sites.c.key, sites.c.tenant], set_=updates)
     async with database.begin() as conn:
         row = (await conn.execute(upsert.returning(*_COLUMNS))).one()
     return _record(row)
@@ -87,12 +94,13 @@ async def upsert_site(database: Database, site: SiteRecord) -> SiteRecord:
 
 async def fetch_site(database: Database, key: str) -> SiteRecord | None:
     async with database.connect() as conn:
-        row = (await conn.execute(select(*_COLUMNS).where(sites.c.key == key))).first()
+        stmt = select(*_COLUMNS).where(sites.c.key == key, tenancy.owned(sites))
+        row = (await conn.execute(stmt)).first()
     return _record(row) if row is not None else None
 
 
 async def list_sites(database: Database, *, limit: int) -> list[SiteRecord]:
-    stmt = select(*_COLUMNS).order_by(sites.c.key).limit(limit)
+    stmt = select(*_COLUMNS).where(tenancy.owned(sites)).order_by(sites.c.key).limit(limit)
     async with database.connect() as conn:
         rows = (await conn.execute(stmt)).all()
     return [_record(r) for r in rows]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -33,6 +34,7 @@ __all__ = [
     "schema_migrations",
     "series",
     "sites",
+    "tenants",
 ]
 
 metadata = MetaData()
@@ -61,12 +63,20 @@ schema_migrations = Table(
     Column("applied_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
 )
 
-# 0001, 0010
+# 0080: a tenant comes into being with its first key (docs/security.md, Tenants).
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+# 0001, 0010, 0080 (tenant: NULL = platform-owned; keys unique per tenant, NULLS NOT DISTINCT)
 series = Table(
     "series",
     metadata,
     Column("id", Integer, Identity(always=True), primary_key=True),
-    Column("key", Text, nullable=False, unique=True),
+    Column("key", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("unit", Text, nullable=False),
@@ -78,6 +88,8 @@ series = Table(
     Column("max_gap", Interval),
     Column("meter_modulus", Double),
     *_timestamps(),
+    Column("tenant", Text),
+    UniqueConstraint("key", "tenant", name="series_key_tenant", postgresql_nulls_not_distinct=True),
 )
 
 # 0001 (a hypertable on TimescaleDB, 0002)
@@ -89,12 +101,13 @@ samples = Table(
     Column("value", Double, nullable=False),
 )
 
-# 0011, 0060: the series keys of each role, the tariff and the PV orientation of a site.
+# 0011, 0060, 0080: the series keys of each role, the tariff and the PV orientation of a
+# site, and its tenant (NULL = platform-owned; keys unique per tenant, NULLS NOT DISTINCT).
 sites = Table(
     "sites",
     metadata,
     Column("id", Integer, Identity(always=True), primary_key=True),
-    Column("key", Text, nullable=False, unique=True),
+    Column("key", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("timezone", Text, nullable=False, server_default=_UTC),
     Column("pv_key", Text),
@@ -120,6 +133,8 @@ sites = Table(
     Column("longitude", Double),
     Column("tilt", Double),
     Column("azimuth", Double),
+    Column("tenant", Text),
+    UniqueConstraint("key", "tenant", name="sites_key_tenant", postgresql_nulls_not_distinct=True),
 )
 
 # 0012: g CO2/kWh per SMARD generation filter, LIFECYCLE and DIRECT.
@@ -132,7 +147,7 @@ emission_factors = Table(
     Column("g_per_kwh", Double, nullable=False),
 )
 
-# 0030: only the SHA-256 of a token is stored.
+# 0030, 0080: only the SHA-256 of a token is stored; tenant NULL = a platform key.
 api_keys = Table(
     "api_keys",
     metadata,
@@ -144,13 +159,15 @@ api_keys = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("last_used_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("tenant", Text),
 )
 
 # 0061: scenario jobs claimed by the scenario sidecar, and the sweeps it writes.
+# 0080: tenant NULL = platform-owned; keys unique per tenant (NULLS NOT DISTINCT).
 scenarios = Table(
     "scenarios",
     metadata,
-    Column("key", Text, primary_key=True),
+    Column("key", Text, nullable=False),
     Column("site_key", Text, nullable=False),
     Column("period_from", DateTime(timezone=True), nullable=False),
     Column("period_to", DateTime(timezone=True), nullable=False),
@@ -165,17 +182,27 @@ scenarios = Table(
     Column("claimed_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
     *_timestamps(),
+    Column("tenant", Text),
+    Column("id", Integer, Identity(always=True), primary_key=True),
+    UniqueConstraint(
+        "key", "tenant", name="scenarios_key_tenant", postgresql_nulls_not_distinct=True
+    ),
 )
 
 scenario_sweeps = Table(
     "scenario_sweeps",
     metadata,
-    Column("key", Text, primary_key=True),
+    Column("key", Text, nullable=False),
     Column("site_key", Text, nullable=False),
     Column("period_from", DateTime(timezone=True), nullable=False),
     Column("period_to", DateTime(timezone=True), nullable=False),
     Column("cells", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
+    Column("tenant", Text),
+    Column("id", Integer, Identity(always=True), primary_key=True),
+    UniqueConstraint(
+        "key", "tenant", name="scenario_sweeps_key_tenant", postgresql_nulls_not_distinct=True
+    ),
 )
 
 
@@ -204,7 +231,7 @@ audit_log = Table(
     Column("actor", Text, nullable=False),
     Column("action", Text, nullable=False),
     Column("target", Text, nullable=False),
-    Column("tenant", Text),
+    Column("tenant", Text),  # the tenant acted for or on; NULL = the platform
     Column("request_id", Text),
     Column("details", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
 )

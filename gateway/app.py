@@ -62,7 +62,12 @@ def database_from(settings: Settings) -> Database:
     """The worker's `Database`: read and ingest pools sized from the connection budget;
     `BudgetTooSmall` if the settings cannot fit it."""
     plan = plan_pools(settings)
-    return Database(settings.require_database_url(), plan.read, plan.ingest)
+    return Database(
+        settings.require_database_url(),
+        plan.read,
+        plan.ingest,
+        tenant_role=settings.db_tenant_role or None,
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -135,6 +140,9 @@ def create_app(settings: Settings) -> Starlette:
                 return principal
             if not principal.scopes & {Scope.READ, Scope.ADMIN}:
                 return error_response(403, "metrics need the read scope", ErrorCode.FORBIDDEN)
+            if not principal.platform_key:
+                # Metrics span every tenant (series keys in the freshness gauge, key ids).
+                return error_response(403, "metrics need a platform key", ErrorCode.FORBIDDEN)
         return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
     middleware = [

@@ -103,7 +103,10 @@ class Authenticator:
             )
             if match is not None and match.usable:
                 principal = Principal(
-                    key_id=match.id, scopes=frozenset(Scope(s) for s in match.scopes)
+                    key_id=match.id,
+                    scopes=frozenset(Scope(s) for s in match.scopes),
+                    tenant=match.tenant,
+                    platform_key=match.tenant is None,
                 )
                 self.cache.remember(token_digest, CachedKey(principal, match.expires_at))
                 return principal

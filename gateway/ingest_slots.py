@@ -19,8 +19,10 @@ __all__ = ["IngestSlots", "tenant_identity"]
 
 
 def tenant_identity(principal: Principal) -> str:
-    """Whose slots a call takes: the key's (tenants will replace this with the tenant's,
-    or the key's for a platform key)."""
+    """Whose slots a call takes: the tenant's it acts for (a tenant key, or a platform key
+    with X-Tenant), else the platform key's own."""
+    if principal.tenant is not None:
+        return f"tenant:{principal.tenant}"
     return f"key:{principal.key_id}" if principal.key_id is not None else "anonymous"
 
 

@@ -66,6 +66,7 @@ async def issue_key(
     *,
     name: str = "",
     expires_at: datetime | None = None,
+    tenant: str | None = None,
     actor: str = "cli",
 ) -> IssuedKey:
     """Mint and store a key; `actor` is who the audit trail names (only the CLI issues keys)."""
@@ -77,6 +78,7 @@ async def issue_key(
         scopes=[s.value for s in wanted],
         name=name,
         expires_at=expires_at,
+        tenant=tenant,
         actor=actor,
     )
     return IssuedKey(token=token, key=key)

@@ -44,6 +44,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from db import tenancy
 from db.availability import unavailable_reason
 from db.engine import Database
 from gateway.analysis import DocumentRefused, select_operation
@@ -62,6 +63,7 @@ from gateway.responses import (
 )
 from gateway.settings import Settings
 from gateway.state import RequestState
+from gateway.tenants import TENANT_HEADER, TenantRefused, TenantResolver
 from resolvers.auth import Principal, Scope as AuthScope
 from resolvers.cache import ResultCache
 from resolvers.codes import ErrorCode, UserErrorCode
@@ -183,6 +185,7 @@ class GraphQLPipeline:
             only=settings.persisted_queries_only,
             documents=settings.persisted_documents,
         )
+        self.tenants = TenantResolver(database, ttl_s=authenticator.cache.ttl_s or 30.0)
         self.serving = 0  # /graphql requests past the checks and not yet answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -253,6 +256,17 @@ class GraphQLPipeline:
             state.db_error = reason
             state.outcome = "unavailable"
             log.warning("database unavailable during key lookup: %s", reason)
+            return unavailable_response(state.request_id, self.settings.retry_after_s)
+        try:
+            principal = await self.tenants.resolve(principal, headers.get(TENANT_HEADER))
+        except TenantRefused as exc:
+            state.outcome = "forbidden"
+            return error_response(403, str(exc), ErrorCode.TENANT_REFUSED)
+        except Exception as exc:
+            if (reason := unavailable_reason(exc)) is None:
+                raise
+            state.db_error = reason
+            state.outcome = "unavailable"
             return unavailable_response(state.request_id, self.settings.retry_after_s)
         state.principal = principal
         return principal
@@ -453,14 +467,16 @@ class GraphQLPipeline:
             state=state,
         )
         try:
-            return await self.schema.execute(
-                request.query,
-                variable_values=request.variables,
-                context_value=context,
-                operation_name=request.operation_name,
-                allowed_operation_types=_EXECUTABLE,
-                operation_extensions=request.extensions,
-            )
+            # Every query of the db layer, and row-level security, act for this tenant.
+            with tenancy.acting_for(principal.tenant):
+                return await self.schema.execute(
+                    request.query,
+                    variable_values=request.variables,
+                    context_value=context,
+                    operation_name=request.operation_name,
+                    allowed_operation_types=_EXECUTABLE,
+                    operation_extensions=request.extensions,
+                )
         except InvalidOperationTypeError as exc:
             state.outcome = "rejected"
             return _bad_request(exc.as_http_error_reason("POST"))

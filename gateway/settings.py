@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     # process can take to reach this one when the NOTIFY listener is down (docs/security.md).
     key_cache_ttl_s: float = Field(default=30.0, ge=0, le=3600)
     key_cache_size: int = Field(default=10_000, ge=1)
+    # The role requests run as so that row-level security binds them (migration 0081); the
+    # login role must be a member. Empty: requests run as the login role, which must then be
+    # neither superuser nor the tables' owner (docs/security.md, Row-level security).
+    db_tenant_role: str = Field(default="gateway_tenant", max_length=63)
     # Rate limits ("20/second;1000/minute", `limits` syntax); unset = off. Per key: every
     # operation except ingest calls, and ingest calls; per client IP: requests without a key.
     rate_limit_requests: str | None = None

@@ -29,6 +29,10 @@ class Scope(enum.Enum):
 class Principal:
     key_id: str | None  # None for anonymous (development mode only)
     scopes: frozenset[Scope]
+    # The tenant the request acts for (None: the platform): a tenant key's own tenant, or the
+    # one a platform key names in X-Tenant (docs/security.md, Tenants).
+    tenant: str | None = None
+    platform_key: bool = True  # created without --tenant (operators, the SMARD scraper)
 
     @classmethod
     def anonymous_dev(cls) -> Principal:

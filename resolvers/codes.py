@@ -45,6 +45,7 @@ class ErrorCode(_Code):
     )
     UNAUTHENTICATED = "UNAUTHENTICATED", "missing, malformed, unknown, revoked or expired key"
     FORBIDDEN = "FORBIDDEN", "the key lacks the scope the operation needs"
+    TENANT_REFUSED = "TENANT_REFUSED", "X-Tenant names a tenant the key may not act for"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", "an HTTP method other than POST (GET is refused)"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE", "request body above the caller's limit"
     UNSUPPORTED_MEDIA = "UNSUPPORTED_MEDIA", "not Content-Type: application/json"

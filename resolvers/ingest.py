@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from strawberry.types import Info
 
-from db import samples as db_samples
+from db import samples as db_samples, tenancy
 from db.audit import AuditEntry
 from db.series import SeriesRecord
 from resolvers.arguments import check_read_range, ingest_window
@@ -177,7 +177,7 @@ async def _ingest(ctx: Context, input: IngestInput, total: int) -> IngestResult:
     window = ingest_window(ctx.limits)
     batches: list[db_samples.SampleBatch] = []
     for item, record in zip(input.series, records, strict=True):
-        if record is None:
+        if record is None or not tenancy.owns(record.tenant):  # platform data is read-only
             errors.append(
                 UserError(
                     code=UserErrorCode.UNKNOWN_SERIES,
@@ -239,7 +239,7 @@ async def delete_samples(
             deleted=0, user_errors=[UserError(code=as_user_error(exc.code), message=str(exc))]
         )
     record = await info.context.loaders.series_by_key.load(key)
-    if record is None:
+    if record is None or not tenancy.owns(record.tenant):  # platform data is read-only
         return DeleteResult(
             deleted=0,
             user_errors=[
@@ -273,6 +273,7 @@ def _deletion_record(context: Context, key: str, start: datetime, end: datetime)
         actor=context.principal.key_id or "anonymous",  # anonymous: development mode only
         action="samples.delete",
         target=f"{key} [{_utc(start)}, {_utc(end)})",
+        tenant=tenancy.current().tenant,
         request_id=context.request_id,
         details={"series_key": key, "from": _utc(start), "to": _utc(end)},
     )

@@ -18,6 +18,7 @@ from db import (
     samples as db_samples,
     series as db_series,
     sites as db_sites,
+    tenancy,
 )
 from db.intervals import BucketWidth
 from db.kpi import KpiPlan, KpiRow
@@ -474,7 +475,8 @@ async def store_site_kpi(
     if not valid_key(target):
         return _rejected(UserErrorCode.BAD_USER_INPUT, "invalid `key` for the KPI series", target)
     existing = await ctx.loaders.series_by_key.load(target)
-    if existing is not None and existing.kind != "KPI":
+    # A platform series of that key is shadowed by the tenant's own KPI series (db/tenancy.py).
+    if existing is not None and tenancy.owns(existing.tenant) and existing.kind != "KPI":
         return _rejected(
             UserErrorCode.NOT_A_KPI_SERIES, "the target series exists and is not a KPI", target
         )

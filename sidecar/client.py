@@ -53,6 +53,8 @@ class GatewayClient:
         self._headers = {"User-Agent": USER_AGENT}
         if settings.token is not None:
             self._headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
+        if settings.tenant is not None:
+            self._headers["X-Tenant"] = settings.tenant
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         s = self._settings

@@ -32,6 +32,8 @@ class StrictModel(BaseModel):
 class GatewaySettings(StrictModel):
     url: str = DEFAULT_GATEWAY_URL
     token: SecretStr | None = None
+    # With a platform key: act for this tenant (X-Tenant; docs/security.md, Tenants).
+    tenant: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     timeout_seconds: float = Field(default=60.0, gt=0)
     # The gateway accepts at most 100,000 points per ingest call by default.
     max_points_per_request: int = Field(default=20_000, ge=100, le=100_000)
@@ -77,12 +79,15 @@ def read_toml(path: Path | None) -> dict[str, Any]:
 def with_gateway_overrides(
     data: dict[str, Any], env: Mapping[str, str], gateway_url: str | None
 ) -> dict[str, Any]:
-    """`data` with GATEWAY_URL, GATEWAY_TOKEN and --gateway-url applied to `[gateway]`."""
+    """`data` with GATEWAY_URL, GATEWAY_TOKEN, GATEWAY_TENANT and --gateway-url applied to
+    `[gateway]`."""
     gateway: dict[str, Any] = dict(data.get("gateway") or {})
     if url := env.get("GATEWAY_URL"):
         gateway["url"] = url
     if token := env.get("GATEWAY_TOKEN"):
         gateway["token"] = token
+    if tenant := env.get("GATEWAY_TENANT"):
+        gateway["tenant"] = tenant
     if gateway_url is not None:
         gateway["url"] = gateway_url
     return {**data, "gateway": gateway} if gateway else data

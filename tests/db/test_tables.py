@@ -5,7 +5,7 @@ drift apart."""
 from __future__ import annotations
 
 import asyncpg
-from sqlalchemy import Identity, Table
+from sqlalchemy import Identity, Table, UniqueConstraint
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import TextClause
 
@@ -70,6 +70,11 @@ async def _keys(sql: asyncpg.Connection, table: str) -> set[tuple[str, tuple[str
 def _declared_keys(table: Table) -> set[tuple[str, tuple[str, ...]]]:
     keys = {("PRIMARY KEY", tuple(c.name for c in table.primary_key.columns))}
     keys |= {("UNIQUE", (c.name,)) for c in table.columns if c.unique}
+    keys |= {
+        ("UNIQUE", tuple(c.name for c in constraint.columns))
+        for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint)
+    }
     return keys
 
 
