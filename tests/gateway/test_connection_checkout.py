@@ -31,7 +31,7 @@ async def test_connections_terminated_by_the_server_are_replaced(
             assert response.json() == {"data": {"series": {"key": "chk"}}}
         terminated = await admin_sql.fetchval(
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = 'energy-gateway' "
+            "WHERE datname = current_database() AND application_name LIKE 'energy-gateway/%' "
             "AND pid <> pg_backend_pid()"
         )
         assert terminated >= 2

@@ -57,7 +57,8 @@ async def test_sigterm_during_concurrent_ingests_loses_nothing(
     start_gateway: Any, api_keys: dict[str, str], sql: Any
 ) -> None:
     token = api_keys["ingest"]
-    gateway = start_gateway("first")
+    # Every batch in flight at once (the per-tenant ingest limit would refuse most of them).
+    gateway = start_gateway("first", ingest_max_concurrent=str(BATCHES))
     upsert = 'mutation { upsertSeries(input: {key: "shutdown:a", kind: POWER, unit: "W"}) { key } }'
     async with httpx.AsyncClient(
         timeout=60, limits=httpx.Limits(max_connections=BATCHES)
@@ -107,7 +108,7 @@ async def test_sigterm_during_concurrent_ingests_loses_nothing(
         )
 
         # The client retries what was not acknowledged, against a fresh process.
-        second = start_gateway("second")
+        second = start_gateway("second", ingest_max_concurrent=str(BATCHES))
         pending = [i for i, o in enumerate(outcomes) if o.acknowledged_at is None]
         await asyncio.gather(*(_send(client, second.base, token, i, outcomes[i]) for i in pending))
         assert all(o.acknowledged_at is not None for o in outcomes)
