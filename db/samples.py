@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import text
 
-from db import audit, rollups
+from db import audit, changes, rollups
 from db.engine import Database, driver_connection
 
 __all__ = [
@@ -162,7 +162,8 @@ def _written(batches: Sequence[SampleBatch]) -> list[rollups.Written]:
 async def write_samples(
     database: Database, batches: Sequence[SampleBatch], conflict: Conflict
 ) -> WriteCounts:
-    """Write all batches in one transaction: everything lands or nothing does."""
+    """Write all batches in one transaction: everything lands or nothing does. A write that
+    changes rows announces its windows on the change feed when it commits (db.changes)."""
     total = sum(len(b.micros) for b in batches)
     if total == 0:
         return WriteCounts(0, 0, 0)
@@ -196,8 +197,16 @@ async def write_samples(
                 else:
                     status = await raw.execute(_INSERT_IGNORE)
                     inserted, updated = int(status.rsplit(" ", 1)[1]), 0
-            if database.capabilities.rollups and inserted + updated:
-                await rollups.record_pending(raw, _written(batches))
+            if inserted + updated:
+                written = _written(batches)
+                # Delivered to listeners when this transaction commits (db.changes).
+                await changes.announce(
+                    raw,
+                    changes.ChangeKind.INGEST,
+                    [changes.window_ms(w.series_id, w.start, w.end) for w in written],
+                )
+                if database.capabilities.rollups:
+                    await rollups.record_pending(raw, written)
         if database.capabilities.rollups and inserted + updated:
             await rollups.refresh_pending(raw)
     return WriteCounts(inserted, updated, total - inserted - updated)
@@ -229,14 +238,18 @@ async def delete_samples(
 ) -> int:
     """Delete [start, end) of a series. `audit_entry` is recorded, with the number of rows
     deleted, in the same transaction: nothing is deleted without its audit record. With
-    rollups, the window is marked pending in that transaction too and refreshed after it."""
+    rollups, the window is marked pending in that transaction too and refreshed after it; the
+    change feed hears of it when it commits (db.changes)."""
     stmt = text("DELETE FROM samples WHERE series_id = :sid AND ts >= :from AND ts < :to")
     async with database.begin() as conn:
         result = await conn.execute(stmt, {"sid": series_id, "from": start, "to": end})
         deleted = int(result.rowcount)
-        if database.capabilities.rollups and deleted:
+        if deleted:
             raw = await driver_connection(conn)
-            await rollups.record_pending(raw, [rollups.Written(series_id, start, end)])
+            window = changes.window_ms(series_id, start, end)
+            await changes.announce(raw, changes.ChangeKind.DELETE, [window])
+            if database.capabilities.rollups:
+                await rollups.record_pending(raw, [rollups.Written(series_id, start, end)])
         details = {**audit_entry.details, "deleted": deleted}
         event = await audit.record(conn, replace(audit_entry, details=details))
     audit.log_event(event)

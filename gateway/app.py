@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator
+from gateway.changes import ChangeFeed
 from gateway.cost import KeyCosts
 from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
 from gateway.health import Lifecycle, health_endpoints
@@ -90,6 +91,8 @@ def create_app(settings: Settings) -> Starlette:
             max_expensive_total=settings.max_expensive_requests,
         ),
     )
+    # One LISTEN per process for committed sample changes (gateway.changes).
+    changes = ChangeFeed(database.url, connect_timeout_s=settings.db_connect_timeout_s)
     metrics = GatewayMetrics(database)
     lifecycle = Lifecycle()
     healthz, readyz = health_endpoints(database, settings, lifecycle)
@@ -105,10 +108,12 @@ def create_app(settings: Settings) -> Starlette:
             # Start anyway: /readyz stays 503 and retries, requests get 503 until it is back.
             log.warning("database unreachable at startup: %s", type(exc).__name__)
         authenticator.start()
+        changes.start()
         try:
             yield
         finally:
             lifecycle.draining = True
+            await changes.stop()
             await authenticator.stop()
             await database.dispose()
 
@@ -156,4 +161,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = metrics
     app.state.lifecycle = lifecycle
     app.state.authenticator = authenticator
+    app.state.changes = changes
     return app
