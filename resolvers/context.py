@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from db.engine import Database
 from resolvers.auth import Principal
 from resolvers.errors import BudgetExceeded
 from resolvers.loaders import Loaders
+
+if TYPE_CHECKING:
+    from resolvers.live import LiveSession
 
 __all__ = ["Budget", "Context", "CostAccount", "Limits"]
 
@@ -59,6 +62,7 @@ class Context:
     # for the gateway's access log and metrics.
     ingested: dict[str, int] = field(default_factory=dict)
     account: CostAccount | None = None
+    live: LiveSession | None = None  # a WebSocket connection's subscriptions (resolvers.live)
     loaders: Loaders = field(init=False)
     budget: Budget = field(init=False)
 
