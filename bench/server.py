@@ -55,7 +55,10 @@ def _free_port() -> int:
 
 
 def start_gateway(
-    database_url: str, log_path: Path, settings: dict[str, str] | None = None
+    database_url: str,
+    log_path: Path,
+    settings: dict[str, str] | None = None,
+    start_timeout_s: float = 30.0,
 ) -> GatewayProcess:
     """`settings` adds or overrides GATEWAY_* variables (names without the prefix)."""
     port = _free_port()
@@ -74,7 +77,7 @@ def start_gateway(
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_timeout_s
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"gateway exited with {process.returncode}; see {log_path}")
