@@ -39,6 +39,8 @@ from db.changes import CHANNEL
 
 __all__ = ["main"]
 
+RETRIED = [0]  # ingest calls answered 503 and retried
+
 START = datetime(2025, 6, 1, tzinfo=UTC)
 _UPSERT = "mutation($input: SeriesInput!) { upsertSeries(input: $input) { key } }"
 _INGEST = (
@@ -119,8 +121,13 @@ async def _ingest(http: httpx.AsyncClient, url: str, keys: list[str], n: int) ->
     moment = (START + timedelta(seconds=n)).isoformat()
     series = [{"key": k, "timestamps": [moment], "values": [float(n)]} for k in keys]
     variables = {"input": {"series": series}}
-    response = await http.post(url, json={"query": _INGEST, "variables": variables})
-    body = response.json()
+    for attempt in range(5):
+        response = await http.post(url, json={"query": _INGEST, "variables": variables})
+        body = response.json()
+        if response.status_code != 503:
+            break
+        RETRIED[0] += 1  # the database was busy: retry as a client would, after a moment
+        await asyncio.sleep(0.5 * (attempt + 1))
     result = (body.get("data") or {}).get("ingest")
     if not result or result["userErrors"] or result["inserted"] != len(keys):
         raise RuntimeError(f"ingest {n} failed: {body}")
@@ -243,6 +250,7 @@ async def _run(args: argparse.Namespace) -> int:
     print(f"| duplicated | {duplicates} |")
     print(f"| sequence gaps / out of order | {gaps} / {disorder} |")
     print(f"| resync messages | {resyncs} |")
+    print(f"| ingest calls retried after a 503 | {RETRIED[0]} |")
     print(
         f"| subscribe refusals: during warm-up ({warm_up} ingests) / measured | "
         f"{errors_before} / {errors} |"

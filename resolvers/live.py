@@ -132,6 +132,10 @@ class LiveUpdates:
         self._by_series: dict[int, set[Listener]] = {}
         self._ordered: asyncio.Queue[asyncio.Task[Deliveries]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        # Subscriptions starting at once (a burst of reconnecting clients) look their series
+        # up a few at a time, so they queue here instead of exhausting the pool's checkout
+        # timeout and starving queries and ingests.
+        self.setup_slots = asyncio.Semaphore(2)
         self.delivered = 0  # updates queued for subscriptions
         self.overflows = 0  # subscriptions dropped as slow consumers
 
@@ -304,9 +308,12 @@ def _session(info: Info[Context, None]) -> LiveSession:
     return live
 
 
-async def _series_ids(info: Info[Context, None], keys: Sequence[str]) -> dict[int, str]:
+async def _series_ids(
+    info: Info[Context, None], session: LiveSession, keys: Sequence[str]
+) -> dict[int, str]:
     """Series id -> key, through the same lookup queries use; unknown keys are refused."""
-    records = await info.context.loaders.series_by_key.load_many(list(keys))
+    async with session.hub.setup_slots:
+        records = await info.context.loaders.series_by_key.load_many(list(keys))
     unknown = [k for k, r in zip(keys, records, strict=True) if r is None]
     if unknown:
         raise InvalidArgument(
@@ -341,7 +348,7 @@ async def samples_added(
         raise InvalidArgument(f"`keys` must name 1 to {MAX_KEYS} series")
     for key in keys:
         check_key(key, "keys")
-    ids = await _series_ids(info, keys)
+    ids = await _series_ids(info, session, keys)
     async for sequence, changed, update in _stream(session, ids, None):
         if isinstance(update, SamplesUpdate):
             yield SamplesAdded(sequence=sequence, key=changed, resync=False, samples=update.samples)
@@ -361,8 +368,8 @@ async def aggregate_updated(
     check_key(key)
     require_aware(from_, "from")
     width = check_every(every)
-    ids = await _series_ids(info, [key])
-    record = await info.context.loaders.series_by_key.load(key)
+    ids = await _series_ids(info, session, [key])
+    record = await info.context.loaders.series_by_key.load(key)  # cached by the loader
     assert record is not None
     spec = BucketSpec(width, check_timezone(timezone or record.timezone), from_)
     async for sequence, _key, update in _stream(session, ids, spec):
