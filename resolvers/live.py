@@ -212,44 +212,63 @@ class LiveUpdates:
         self.delivered += 1
 
     async def _prepare(self, kind: ChangeKind, windows: Sequence[SeriesWindow]) -> Deliveries:
-        """Each listener's updates for one change, read once per distinct read."""
-        deliveries: Deliveries = []
-        samples: dict[int, SampleColumns] = {}
-        buckets: dict[tuple[object, ...], db_aggregate.BucketRows | None] = {}
+        """Each listener's updates for one change. Each distinct read runs once, and the
+        reads of one change run concurrently (a few at a time, to leave the pool to queries)."""
+        wanted: list[tuple[Listener, tuple[object, ...]]] = []
+        reads: dict[tuple[object, ...], Awaitable[Update | None]] = {}
         for window in windows:
             for listener in list(self._by_series.get(window.series_id, ())):
-                try:
-                    update = await self._update(kind, window, listener, samples, buckets)
-                except Exception as exc:  # the database failed: the listener missed a change
-                    log.warning("live update read failed: %s", type(exc).__name__)
-                    update = _RESYNC
-                if update is not None:
-                    deliveries.append((listener, update))
-        return deliveries
+                read = self._read_for(kind, window, listener)
+                if read is None:
+                    continue
+                key, make = read
+                if key not in reads:
+                    reads[key] = make()
+                wanted.append((listener, key))
+        keys = list(reads)
+        gate = asyncio.Semaphore(4)
 
-    async def _update(
-        self,
-        kind: ChangeKind,
-        window: SeriesWindow,
-        listener: Listener,
-        samples: dict[int, SampleColumns],
-        buckets: dict[tuple[object, ...], db_aggregate.BucketRows | None],
-    ) -> Update | None:
+        async def run(read: Awaitable[Update | None]) -> Update | None:
+            async with gate:
+                try:
+                    return await read
+                except Exception as exc:  # the database failed: a change was missed
+                    log.warning("live update read failed: %s", type(exc).__name__)
+                    return _RESYNC
+
+        results = dict(zip(keys, await asyncio.gather(*(run(reads[k]) for k in keys)), strict=True))
+        return [(x, u) for x, key in wanted if (u := results[key]) is not None]
+
+    def _read_for(
+        self, kind: ChangeKind, window: SeriesWindow, listener: Listener
+    ) -> tuple[tuple[object, ...], Callable[[], Awaitable[Update | None]]] | None:
+        """What `listener` needs read for this change (a key that identifies the read, and
+        the read), or None if the change is not for it."""
         sid = window.series_id
         spec = listener.buckets
         if spec is None:
             if kind is not ChangeKind.INGEST:
                 return None  # samplesAdded tells of new samples only
-            if sid not in samples:
-                samples[sid] = await self._read_samples(window)
-            return SamplesUpdate(sid, samples[sid])
+            return ("samples", sid), lambda: self._samples_update(window)
         if window.end <= spec.start:
             return None  # before the watched range
-        read = (sid, spec.width.iso, spec.timezone, spec.start, window.lo_ms, window.hi_ms)
-        if read not in buckets:
-            buckets[read] = await self._read_buckets(window, spec)
-        rows = buckets[read]
-        return None if rows is None else BucketsUpdate(sid, rows)
+        key = (
+            "buckets",
+            sid,
+            spec.width.iso,
+            spec.timezone,
+            spec.start,
+            window.lo_ms,
+            window.hi_ms,
+        )
+        return key, lambda: self._buckets_update(window, spec)
+
+    async def _samples_update(self, window: SeriesWindow) -> Update:
+        return SamplesUpdate(window.series_id, await self._read_samples(window))
+
+    async def _buckets_update(self, window: SeriesWindow, spec: BucketSpec) -> Update | None:
+        rows = await self._read_buckets(window, spec)
+        return None if rows is None else BucketsUpdate(window.series_id, rows)
 
     async def _read_samples(self, window: SeriesWindow) -> SampleColumns:
         timestamps, values = await db_samples.read_samples(
