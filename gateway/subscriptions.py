@@ -168,7 +168,9 @@ class SubscriptionServer:
         """Close every open connection (the app's shutdown)."""
         for connection in list(self.connections):
             connection.request_close(code, reason or "the server is restarting")
-        await asyncio.gather(*(c.done.wait() for c in list(self.connections)))
+        with contextlib.suppress(TimeoutError):  # each close frame waits 5 s at most anyway
+            async with asyncio.timeout(_SEND_TIMEOUT_S + 1):
+                await asyncio.gather(*(c.done.wait() for c in list(self.connections)))
 
 
 class _Connection:
