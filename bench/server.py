@@ -59,6 +59,7 @@ def start_gateway(
     log_path: Path,
     settings: dict[str, str] | None = None,
     source: Path | None = None,
+    start_timeout_s: float = 120.0,  # imports alone take 10+ s on a busy 2-core machine
 ) -> GatewayProcess:
     """`settings` adds or overrides GATEWAY_* variables (names without the prefix); `source`
     runs the gateway from another checkout (e.g. main, for a same-run comparison)."""
@@ -81,7 +82,7 @@ def start_gateway(
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # imports alone take 10+ s on a busy 2-core machine
+    deadline = time.monotonic() + start_timeout_s
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"gateway exited with {process.returncode}; see {log_path}")

@@ -13,11 +13,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from db.engine import Database, PoolConfig
 from gateway.auth import Authenticator
-from gateway.changes import ChangeFeed
+from gateway.changes import RESYNC, ChangeFeed, FeedEvent
 from gateway.compression import Compression
 from gateway.cost import KeyCosts
 from gateway.frontend import STATIC_DIR, FrontendPages, GraphiQLPage, frontend_routes
@@ -32,9 +32,11 @@ from gateway.result_cache import CacheCollector, CacheService
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from gateway.state import RequestState
+from gateway.subscriptions import SubscriptionMetrics, SubscriptionServer
 from resolvers.auth import Scope
 from resolvers.codes import ErrorCode
 from resolvers.context import Limits
+from resolvers.live import LiveUpdates
 
 __all__ = ["LOCAL_ORIGINS", "create_app", "database_from", "limits_from", "pool_from"]
 
@@ -107,6 +109,22 @@ def create_app(settings: Settings) -> Starlette:
     changes = ChangeFeed(database.url, connect_timeout_s=settings.db_connect_timeout_s)
     metrics = GatewayMetrics(database)
     metrics.registry.register(CacheCollector(caching.cache))
+    live = LiveUpdates(
+        database,
+        queue_size=settings.subscription_queue_size,
+        max_points=settings.max_request_points,
+    )
+
+    def on_change(event: FeedEvent) -> None:
+        if event is RESYNC:
+            live.resync()
+        else:
+            live.changed(event)
+
+    changes.subscribe(on_change)
+    subscriptions = SubscriptionServer(
+        graphql, live, settings, SubscriptionMetrics(metrics.registry)
+    )
     lifecycle = Lifecycle()
     healthz, readyz = health_endpoints(database, settings, lifecycle)
 
@@ -127,7 +145,10 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             lifecycle.draining = True
+            # uvicorn closes open sockets with 1012 before this; any left (other servers) too.
+            await subscriptions.close_all()
             await changes.stop()
+            await live.stop()
             await authenticator.stop()
             await caching.stop()
             await database.dispose()
@@ -173,6 +194,8 @@ def create_app(settings: Settings) -> Starlette:
                 # browser's GET for HTML gets the GraphiQL page.
                 GraphiQLPage(graphql, FrontendPages(STATIC_DIR)),
             ),
+            # Subscriptions: graphql-transport-ws on the same path (gateway.subscriptions).
+            WebSocketRoute("/graphql", subscriptions),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -188,4 +211,6 @@ def create_app(settings: Settings) -> Starlette:
     app.state.authenticator = authenticator
     app.state.cache = caching.cache
     app.state.changes = changes
+    app.state.live = live
+    app.state.subscriptions = subscriptions
     return app

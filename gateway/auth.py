@@ -119,7 +119,8 @@ class ScopeMap:
 
     def __init__(self, schema: strawberry.Schema) -> None:
         self._scopes: dict[tuple[str, str], Scope | None] = {}
-        for kind, type_name in (("query", "Query"), ("mutation", "Mutation")):
+        kinds = (("query", "Query"), ("mutation", "Mutation"), ("subscription", "Subscription"))
+        for kind, type_name in kinds:
             definition = schema.get_type_by_name(type_name)
             for field in getattr(definition, "fields", ()):
                 name = schema.config.name_converter.get_graphql_name(field)

@@ -22,9 +22,10 @@ from `gateway.responses`:
                    `read_timeout_s` is cancelled, statements too (504)
     respond        the result as JSON in the media type the client accepts
 
-Subscriptions (WebSocket) would enter at `__call__` with `scope["type"] == "websocket"`, run
-`authenticate`, `analyse` and `authorize` per subscribe message, and use `schema.subscribe`
-instead of `execute`. What each stage learns goes into the request's `RequestState`.
+Subscriptions (WebSocket, graphql-transport-ws) are routed to `gateway.subscriptions` on the
+same path; it authenticates `connection_init` with the same `Authenticator` and runs the same
+analysis, scope check and rate limit per subscribe message, then `schema.subscribe`. What each
+stage learns goes into the request's `RequestState`.
 """
 
 from __future__ import annotations

@@ -143,6 +143,19 @@ class Settings(BaseSettings):
         default=3600, ge=1, description="Lifetime of an entry in Redis (renewed when stored)."
     )
 
+    # Subscriptions over WebSocket (docs/limits.md, Subscriptions).
+    ws_init_timeout_s: float = Field(
+        default=10.0, gt=0, description="A socket without `connection_init` by then: 4408."
+    )
+    max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    max_ws_connections_per_key: int = Field(default=100, ge=1)
+    subscription_queue_size: int = Field(
+        default=64,
+        ge=1,
+        description="Updates waiting for one subscription's client; one more: the "
+        "connection is dropped as a slow consumer (1008).",
+    )
+
     # Access and exposure.
     cors_origins: list[str] = Field(
         default_factory=list,

@@ -47,6 +47,10 @@ class ErrorCode(_Code):
     FORBIDDEN = "FORBIDDEN", "the key lacks the scope the operation needs"
     TENANT_REFUSED = "TENANT_REFUSED", "X-Tenant names a tenant the key may not act for"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", "an HTTP method other than POST (GET is refused)"
+    TOO_MANY_SUBSCRIPTIONS = (
+        "TOO_MANY_SUBSCRIPTIONS",
+        "a WebSocket connection already runs its limit of subscriptions",
+    )
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE", "request body above the caller's limit"
     UNSUPPORTED_MEDIA = "UNSUPPORTED_MEDIA", "not Content-Type: application/json"
     RATE_LIMITED = "RATE_LIMITED", "a rate limit was reached; retry after Retry-After"

@@ -6,13 +6,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from db.engine import Database
 from resolvers.auth import Principal
 from resolvers.cache import ResultCache
 from resolvers.errors import BudgetExceeded
 from resolvers.loaders import Loaders
+
+if TYPE_CHECKING:
+    from resolvers.live import LiveSession
 
 __all__ = ["Budget", "Context", "CostAccount", "Limits"]
 
@@ -93,6 +96,7 @@ class Context:
     ingested: dict[str, int] = field(default_factory=dict)
     account: CostAccount | None = None
     cache: ResultCache | None = None  # closed aggregate and KPI ranges (resolvers.cache)
+    live: LiveSession | None = None  # a WebSocket connection's subscriptions (resolvers.live)
     loaders: Loaders = field(init=False)
     budget: Budget = field(init=False)
 

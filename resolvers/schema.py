@@ -15,6 +15,7 @@ from strawberry.types import Info
 from resolvers import (
     ingest as ingest_resolvers,
     kpis as kpi_resolvers,
+    live as live_resolvers,
     market as market_resolvers,
     scenarios as scenario_resolvers,
     series as series_resolvers,
@@ -38,7 +39,7 @@ from resolvers.series import Series, SeriesConnection
 from resolvers.sites import Site, UpsertSiteResult
 from resolvers.types import DeleteResult, IngestResult
 
-__all__ = ["Mutation", "Query", "build_schema"]
+__all__ = ["Mutation", "Query", "Subscription", "build_schema"]
 
 
 @strawberry.type(
@@ -152,6 +153,25 @@ class Mutation:
         return await ingest_resolvers.delete_samples(info, key, from_, to)
 
 
+@strawberry.type(
+    description="Live updates over WebSocket (graphql-transport-ws on /graphql; docs/api.md#"
+    "subscriptions). Each message carries a per-subscription `sequence`."
+)
+class Subscription:
+    samples_added = strawberry.subscription(
+        resolver=live_resolvers.samples_added,
+        extensions=scoped(Scope.READ),
+        description="After each committed ingest into one of `keys` (1 to 100 series): the "
+        "stored samples of the window it wrote, one message per series.",
+    )
+    aggregate_updated = strawberry.subscription(
+        resolver=live_resolvers.aggregate_updated,
+        extensions=scoped(Scope.READ),
+        description="After each committed ingest or delete that changes buckets of this "
+        "aggregate at or after `from`: those buckets, recomputed (buckets as in `aggregate`).",
+    )
+
+
 ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
@@ -167,6 +187,7 @@ def build_schema(
     return _Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(
             scalar_map=scalar_map, disable_field_suggestions=not field_suggestions
         ),

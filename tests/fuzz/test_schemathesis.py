@@ -19,7 +19,10 @@ default (derandomized: the same cases on every run); 500 and 50 with FULL_TESTS=
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -28,16 +31,20 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import graphql
+import hypothesis_graphql
 import orjson
 import pytest
 import schemathesis
 import strawberry
+import uvicorn
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from pydantic import SecretStr
 from schemathesis import GenerationMode
 from schemathesis.graphql import nodes
 from schemathesis.python import asgi as schemathesis_asgi
 from starlette.applications import Starlette
+from websockets.sync.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
 from db.engine import Database
 from gateway.app import create_app
@@ -46,7 +53,7 @@ from gateway.keys import issue_key
 from gateway.schema import served_schema
 from gateway.settings import Settings
 from resolvers.auth import Scope
-from tests.conftest import fresh_database
+from tests.conftest import _free_port, fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +78,8 @@ def _cases() -> list[Any]:
     with the field's own scope gets the full budget, the others a few (they must get 403)."""
     cases = []
     for (kind, field), needed in sorted(ScopeMap(_served()).fields().items()):
+        if kind == "subscription":
+            continue  # WebSocket only: test_fuzz_subscription below
         root = "Query" if kind == "query" else "Mutation"
         for scope in SCOPES:
             allowed = scope is (needed or Scope.ADMIN)
@@ -301,3 +310,107 @@ def test_fuzz_root_field(
             assert response.status_code == 403, outcome
 
     fuzz()
+
+
+# --- subscriptions over WebSocket ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fuzz_live(fuzz_app: Starlette) -> Iterator[str]:
+    """The same production-mode app under uvicorn (WebSocket needs a real server); its URL."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(Settings(env="prod", database_url=SecretStr(_database_of(fuzz_app)))),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "gateway did not start"
+        time.sleep(0.05)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def _database_of(app: Starlette) -> str:
+    settings: Settings = app.state.settings
+    return settings.require_database_url()
+
+
+def _subscription_documents(field: str) -> st.SearchStrategy[str]:
+    """Subscription documents for one root field: hypothesis-graphql generates operations of
+    the Query and Mutation types only, so the Subscription type stands in as the query type
+    and the printed document gets the `subscription` keyword."""
+    served = _served()._schema
+    as_query = graphql.GraphQLSchema(
+        query=served.subscription_type, types=list(served.type_map.values())
+    )
+    scalars = {"DateTime": _datetimes.map(nodes.String), "JSON": _json}
+    return hypothesis_graphql.from_schema(as_query, fields=[field], custom_scalars=scalars).map(
+        lambda document: f"subscription {document}"
+    )
+
+
+def _check_subscription_reply(message: dict[str, Any]) -> str:
+    """The reply to a fuzzed subscribe: no server fault, every error coded; its outcome."""
+    assert message.get("type") in {"next", "error", "complete"}, message
+    errors = message.get("payload") if message["type"] == "error" else None
+    if message["type"] == "next":
+        errors = message["payload"].get("errors")
+    text = orjson.dumps(errors or []).decode()
+    for leak in LEAKS:
+        assert leak not in text, f"{leak!r} leaked: {text[:500]}"
+    codes = set()
+    for error in errors or []:
+        code = (error.get("extensions") or {}).get("code")
+        assert code is not None and code not in SERVER_FAULT_CODES, f"server fault: {error}"
+        codes.add(code)
+    return f"{message['type']} " + (",".join(sorted(codes)) or "ok")
+
+
+@pytest.mark.parametrize("field", ["samplesAdded", "aggregateUpdated"])
+def test_fuzz_subscription(
+    field: str, fuzz_live: str, fuzz_keys: dict[Scope, str], seen: Counter[str]
+) -> None:
+    """Generated subscribe messages over one real WebSocket: each gets a coded error, or runs
+    (then it is completed); the connection survives them all."""
+    payload = {"Authorization": f"Bearer {fuzz_keys[Scope.READ]}"}
+    init = {"type": "connection_init", "payload": payload}
+    with ws_connect(fuzz_live, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        ws.send(orjson.dumps(init).decode())
+        assert orjson.loads(ws.recv(timeout=10)) == {"type": "connection_ack"}
+        counter = iter(range(1 << 30))
+
+        @hypothesis_settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=not FULL,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(document=_subscription_documents(field))
+        def fuzz(document: str) -> None:
+            sid = str(next(counter))
+            subscribe = {"id": sid, "type": "subscribe", "payload": {"query": document}}
+            ws.send(orjson.dumps(subscribe).decode())
+            while True:  # late replies to earlier (completed) ones are checked and skipped
+                try:
+                    reply = orjson.loads(ws.recv(timeout=1.0))
+                except TimeoutError:  # running: waits for data
+                    ws.send(orjson.dumps({"id": sid, "type": "complete"}).decode())
+                    seen["subscription running"] += 1
+                    return
+                outcome = _check_subscription_reply(reply)
+                if reply.get("id") == sid and reply["type"] != "complete":
+                    seen[f"subscription {outcome}"] += 1
+                    return
+
+        fuzz()
+        ws.send('{"type": "ping"}')
+        while (message := orjson.loads(ws.recv(timeout=10))) != {"type": "pong"}:
+            _check_subscription_reply(message)  # the last subscriptions' late replies
