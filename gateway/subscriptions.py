@@ -37,6 +37,7 @@ from strawberry.http import process_result
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from db import tenancy
 from db.availability import unavailable_reason
 from gateway.analysis import DocumentRefused, analyse_document, select_operation
 from gateway.auth import AuthError
@@ -44,6 +45,7 @@ from gateway.errors import ErrorMasking
 from gateway.pipeline import GatewayContext, GraphQLPipeline, _with_codes
 from gateway.settings import Settings
 from gateway.state import RequestState
+from gateway.tenants import TENANT_HEADER, TenantRefused
 from resolvers.auth import Principal
 from resolvers.codes import ErrorCode
 from resolvers.errors import GatewayError
@@ -120,14 +122,19 @@ def _subscribe_message(message: dict[str, Any]) -> _Subscribe | None:
     return _Subscribe(sid, query, variables, name, extensions)
 
 
-def _authorization(payload: object) -> str | None:
-    """The `Authorization` entry of the connection_init payload, its name in any case."""
+def _header(payload: object, header: str) -> str | None:
+    """A header-like entry of the connection_init payload (`Authorization`, `X-Tenant`), its
+    name in any case: browsers cannot set headers on a WebSocket."""
     if not isinstance(payload, dict):
         return None
     for name, value in payload.items():
-        if isinstance(name, str) and name.lower() == "authorization" and isinstance(value, str):
+        if isinstance(name, str) and name.lower() == header.lower() and isinstance(value, str):
             return value
     return None
+
+
+def _authorization(payload: object) -> str | None:
+    return _header(payload, "authorization")
 
 
 def _error(message: str, code: str) -> list[dict[str, object]]:
@@ -317,6 +324,19 @@ class _Connection:
                 raise
             self.request_close(Close.TRY_AGAIN_LATER, "the key store is unavailable; retry")
             return
+        try:
+            # A platform key may act for a tenant, as with the X-Tenant header on POST.
+            principal = await server.pipeline.tenants.resolve(
+                principal, _header(payload, TENANT_HEADER)
+            )
+        except TenantRefused as exc:
+            self.request_close(Close.FORBIDDEN, f"Forbidden: {exc}"[:120])
+            return
+        except Exception as exc:
+            if unavailable_reason(exc) is None:
+                raise
+            self.request_close(Close.TRY_AGAIN_LATER, "the key store is unavailable; retry")
+            return
         if principal.key_id is not None:
             if server.per_key[principal.key_id] >= server.settings.max_ws_connections_per_key:
                 self.request_close(Close.TOO_MANY, "too many connections for this key")
@@ -395,27 +415,29 @@ class _Connection:
         for field in fields:
             metrics.subscriptions.labels(field).inc()
         completed = True
-        try:
-            stream = await pipeline.schema.subscribe(
-                request.query,
-                variable_values=request.variables,
-                context_value=context,
-                operation_name=request.operation_name,
-                operation_extensions=request.extensions,
-            )
-            async with contextlib.aclosing(stream):
-                completed = await self._send_results(request.id, stream, context)
-        except asyncio.CancelledError:
-            completed = False  # the client completed it, or the connection is closing
-            raise
-        finally:
-            for field in fields:
-                metrics.subscriptions.labels(field).dec()
-            if self.operations.get(request.id) is asyncio.current_task():
-                del self.operations[request.id]
-            if completed and not self.close_requested.is_set():
-                with contextlib.suppress(Exception):
-                    await self._send_json({"id": request.id, "type": "complete"})
+        # Key lookups and every read of the subscription act for the principal's tenant.
+        with tenancy.acting_for(self.principal.tenant):
+            try:
+                stream = await pipeline.schema.subscribe(
+                    request.query,
+                    variable_values=request.variables,
+                    context_value=context,
+                    operation_name=request.operation_name,
+                    operation_extensions=request.extensions,
+                )
+                async with contextlib.aclosing(stream):
+                    completed = await self._send_results(request.id, stream, context)
+            except asyncio.CancelledError:
+                completed = False  # the client completed it, or the connection is closing
+                raise
+            finally:
+                for field in fields:
+                    metrics.subscriptions.labels(field).dec()
+                if self.operations.get(request.id) is asyncio.current_task():
+                    del self.operations[request.id]
+                if completed and not self.close_requested.is_set():
+                    with contextlib.suppress(Exception):
+                        await self._send_json({"id": request.id, "type": "complete"})
 
     def _coded(self, error: GraphQLError, context: GatewayContext) -> GraphQLError:
         """The error as a POST would report it. An error creating the subscription's
