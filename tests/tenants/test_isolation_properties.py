@@ -70,7 +70,8 @@ SERIES = """query($k: String!) { series(key: $k) { key name firstTimestamp lastT
   forecasts { key } } }"""
 LIST = """query($p: String, $n: Int!, $a: String) {
   seriesList(filter: {keyPrefix: $p}, first: $n, after: $a) {
-    edges { cursor node { key samples(from: "2024-10-26T00:00:00Z", to: "2024-10-28T00:00:00Z", limit: 10)
+    edges { cursor node { key
+      samples(from: "2024-10-26T00:00:00Z", to: "2024-10-28T00:00:00Z", limit: 10)
       { values } } } pageInfo { hasNextPage endCursor } } }"""
 SITE_READ = "query($k: String!) { site(key: $k) { key load } }"
 SITES = "{ sites { key load } }"
