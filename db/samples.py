@@ -198,7 +198,7 @@ async def write_samples(
                             "ingest_staging", source=_chunks(buffer), columns=_COLUMNS,
                             format="binary",
                         )  # fmt: skip
-                        await raw.execute(_INSERT_NEW)
+                        await _insert_new_naming_a_clash(raw)
                 except asyncpg.UniqueViolationError as exc:
                     detail = str(getattr(exc, "detail", None) or exc)
                     match = _KEY_DETAIL.search(detail)
@@ -310,3 +310,20 @@ async def _refresh_as_login_role(raw: asyncpg.Connection) -> None:
     finally:
         if not raw.is_closed():
             await raw.execute("SELECT set_config('role', $1, false)", role)
+
+
+async def _insert_new_naming_a_clash(raw: asyncpg.Connection) -> None:
+    """`_INSERT_NEW` under row-level security, where PostgreSQL leaves the key out of a unique
+    violation's detail: on a clash, look up one stored row the staged ones collide with (in a
+    savepoint, so the transaction can still read) and name it like the detail would."""
+    try:
+        async with raw.transaction():
+            await raw.execute(_INSERT_NEW)
+    except asyncpg.UniqueViolationError as exc:
+        clash = await raw.fetchrow(
+            "SELECT s.series_id, s.ts FROM ingest_staging s JOIN samples USING (series_id, ts) "
+            "LIMIT 1"
+        )
+        if clash is None:  # the batch repeats a timestamp of its own
+            raise
+        raise SamplesExist(clash["series_id"], str(exc), clash["ts"]) from None
