@@ -209,6 +209,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = metrics
     app.state.lifecycle = lifecycle
     app.state.authenticator = authenticator
+    app.state.pipeline = graphql
     app.state.cache = caching.cache
     app.state.changes = changes
     app.state.live = live

@@ -172,10 +172,17 @@ async def test_deletes_from_materialised_rollups_read_like_the_raw_scan(
 
 
 async def test_concurrent_corrections_into_materialised_rollups(
-    tsdb: None, gql: Gql, sql: asyncpg.Connection, app: Starlette, raw_database: Database
+    tsdb: None,
+    gql: Gql,
+    sql: asyncpg.Connection,
+    app: Starlette,
+    raw_database: Database,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await _load_and_materialise(gql, sql)
     # Overlapping and disjoint windows at once; every refresh waits for the previous one.
+    # (All in flight together: lift the per-tenant ingest limit this test is not about.)
+    monkeypatch.setattr(app.state.pipeline.ingest_slots, "limit", 64)
     writes = [*CORRECTIONS.values(), *CORRECTIONS.values()]
     await asyncio.gather(
         *(
