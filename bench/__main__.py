@@ -36,7 +36,7 @@ from bench.scenarios import (
     run_all,
     run_dashboard,
 )
-from bench.server import start_gateway
+from bench.server import add_database_url, start_gateway
 from db.migrate import apply_migrations
 
 _UPSERT_SERIES = "mutation($input: SeriesInput!) { upsertSeries(input: $input) { key } }"
@@ -44,13 +44,7 @@ _UPSERT_SERIES = "mutation($input: SeriesInput!) { upsertSeries(input: $input) {
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="server to benchmark; a scratch database is created on it (env BENCH_DATABASE_URL)",
-    )
+    add_database_url(parser)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, correctness only")
     parser.add_argument("--rows", type=int, help="ingest rows per run (default 1,000,000)")
     parser.add_argument("--batch", type=int, help="points per ingest call (default 100,000)")

@@ -33,7 +33,7 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from bench.fairness import SMALL_SQL, Tally
-from bench.server import GatewayProcess, start_gateway
+from bench.server import GatewayProcess, add_database_url, start_gateway
 from db import samples as db_samples
 from db.engine import Database
 from db.migrate import apply_migrations
@@ -382,12 +382,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.backfill", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_database_url(parser)
     parser.add_argument("--streams", type=int, default=4, help="ingest streams (one key)")
     parser.add_argument("--batch", type=int, default=10_000, help="points per ingest call")
     parser.add_argument("--dashboards", type=int, default=20, help="dashboard clients")

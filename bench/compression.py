@@ -33,7 +33,7 @@ import zstandard
 
 from bench.data import make_columns
 from bench.scratch import create_scratch_database, drop_database
-from bench.server import GatewayProcess, start_gateway
+from bench.server import GatewayProcess, add_database_url, start_gateway
 from gateway.compression import CODINGS
 
 START = datetime(2025, 10, 1, tzinfo=UTC)
@@ -196,12 +196,7 @@ def _measure(gateway: GatewayProcess, url: str, repeat: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.compression", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_database_url(parser)
     parser.add_argument("--repeat", type=int, default=30, help="runs per figure (default 30)")
     args = parser.parse_args(argv)
 

@@ -28,7 +28,7 @@ import numpy as np
 import orjson
 from sqlalchemy.engine import make_url
 
-from bench.server import GatewayProcess, start_gateway
+from bench.server import GatewayProcess, add_database_url, start_gateway
 from db import samples as db_samples
 from db.engine import Database
 from db.migrate import apply_migrations
@@ -279,12 +279,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fairness", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_database_url(parser)
     parser.add_argument("--heavy-clients", type=int, default=20)
     parser.add_argument("--small-clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=20.0, help="load duration")

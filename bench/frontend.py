@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench.scratch import create_scratch_database, drop_database
-from bench.server import start_gateway
+from bench.server import add_database_url, start_gateway
 from db.engine import Database
 from devtools.demo import load_demo
 from gateway.schema import served_schema
@@ -69,12 +69,7 @@ async def _scratch_database(server: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.frontend", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_database_url(parser)
     parser.add_argument("--runs", type=int, default=5, help="cold page loads (default 5)")
     args = parser.parse_args(argv)
 

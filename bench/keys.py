@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -24,7 +23,7 @@ import asyncpg
 import httpx
 
 from bench.scratch import create_scratch_database, drop_database
-from bench.server import GatewayProcess, start_gateway
+from bench.server import GatewayProcess, add_database_url, start_gateway
 from db import keys as db_keys
 from db.engine import Database
 from gateway.keys import digest, issue_key
@@ -111,12 +110,7 @@ async def _measure(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.keys", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_database_url(parser)
     parser.add_argument("--requests", type=int, default=2000, help="per side (default 2000)")
     args = parser.parse_args(argv)
 

@@ -33,6 +33,7 @@ import asyncpg
 import numpy as np
 from sqlalchemy.engine import make_url
 
+from bench.server import add_database_url
 from db.migrate import apply_migrations
 from db.samples import STAGING_DDL, SampleBatch, copy_buffer
 
@@ -62,12 +63,7 @@ _UPSERT = (
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.rls", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_database_url(parser)
     parser.add_argument("--rows", type=int, default=1_000_000, help="samples of the series")
     parser.add_argument("--batch", type=int, default=100_000, help="rows per ingest")
     parser.add_argument("--repeat", type=int, default=7, help="runs per scenario and side")

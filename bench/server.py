@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -96,3 +97,14 @@ def start_gateway(
             raise RuntimeError(f"gateway did not start; see {log_path}")
         time.sleep(0.1)
     return GatewayProcess(process, f"{base}/graphql")
+
+
+def add_database_url(parser: argparse.ArgumentParser) -> None:
+    """`--database-url`, the server every bench creates its scratch database on."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="server to benchmark; a scratch database is created on it (env BENCH_DATABASE_URL)",
+    )

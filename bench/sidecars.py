@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import statistics
 import tempfile
@@ -28,7 +27,7 @@ import httpx
 import numpy as np
 from sqlalchemy.engine import make_url
 
-from bench.server import start_gateway
+from bench.server import add_database_url, start_gateway
 from db.migrate import apply_migrations
 from forecasting.service import ForecastService
 from forecasting.settings import Settings as ForecastSettings, TargetConfig
@@ -211,12 +210,7 @@ def render(rows: list[tuple[str, float, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sidecars", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_database_url(parser)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, correctness only")
     args = parser.parse_args(argv)
     steps, repeat, grid, sources, weeks = (

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.scratch import create_scratch_database, drop_database
-from bench.server import GatewayProcess, start_gateway
+from bench.server import GatewayProcess, add_database_url, start_gateway
 from db.changes import CHANNEL
 
 __all__ = ["main"]
@@ -267,13 +266,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.subscriptions", description=__doc__)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="server to benchmark; a scratch database is created on it (env BENCH_DATABASE_URL)",
-    )
+    add_database_url(parser)
     parser.add_argument("--subscribers", type=int, default=200)
     parser.add_argument("--series", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=300.0, help="ingest duration")
