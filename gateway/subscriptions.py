@@ -312,6 +312,10 @@ class _Connection:
         authenticator = server.pipeline.authenticator
         try:
             principal = await authenticator.authenticate(_authorization(payload))
+            # A platform key may act for a tenant, as with the X-Tenant header on POST.
+            principal = await server.pipeline.tenants.resolve(
+                principal, _header(payload, TENANT_HEADER)
+            )
         except AuthError as exc:
             limits = server.pipeline.rate_limits
             if limits.enabled:
@@ -319,16 +323,6 @@ class _Connection:
                 await limits.hit("anonymous", f"ip:{client[0]}" if client else "ip:unknown")
             self.request_close(Close.FORBIDDEN, f"Forbidden: {exc}"[:120])
             return
-        except Exception as exc:
-            if unavailable_reason(exc) is None:
-                raise
-            self.request_close(Close.TRY_AGAIN_LATER, "the key store is unavailable; retry")
-            return
-        try:
-            # A platform key may act for a tenant, as with the X-Tenant header on POST.
-            principal = await server.pipeline.tenants.resolve(
-                principal, _header(payload, TENANT_HEADER)
-            )
         except TenantRefused as exc:
             self.request_close(Close.FORBIDDEN, f"Forbidden: {exc}"[:120])
             return
