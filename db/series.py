@@ -150,7 +150,7 @@ async def fetch_series_by_keys(database: Database, keys: Sequence[str]) -> list[
     # The tenant predicate of `tenancy.readable`, as text for the prepared statement; platform
     # rows first, so a tenant's own series wins also when only row-level security filters
     # (tests switch the application filter off).
-    predicate = tenancy.readable_sql("series").replace(":tenant", "$2")
+    predicate = tenancy.readable_sql("series", tenant="$2")
     sql = f"{_BY_KEYS} AND {predicate} ORDER BY series.tenant NULLS FIRST"
     args: list[object] = [list(keys)]
     if "$2" in predicate:

@@ -101,16 +101,17 @@ def owned_sql(column: str = "tenant") -> str:
     return f"{column} IS NOT DISTINCT FROM CAST(:tenant AS text)" if _filter_on else "TRUE"
 
 
-def readable_sql(table: str = "series") -> str:
-    """`readable` for text SQL over `table` (unaliased); bind `:tenant` to `tenant_param()`.
-    For hand-written statements such as prepared key lookups."""
+def readable_sql(table: str = "series", tenant: str = ":tenant") -> str:
+    """`readable` for text SQL over `table` (unaliased), with `tenant` as the placeholder to
+    bind to `tenant_param()` (`$2` in an asyncpg statement). For hand-written statements such
+    as prepared key lookups."""
     if not _filter_on:
         return "TRUE"
     if current().tenant is None:
         return f"{table}.tenant IS NULL"
     return (
-        f"({table}.tenant = :tenant OR ({table}.tenant IS NULL AND NOT EXISTS ("
-        f"SELECT 1 FROM {table} mine WHERE mine.key = {table}.key AND mine.tenant = :tenant)))"
+        f"({table}.tenant = {tenant} OR ({table}.tenant IS NULL AND NOT EXISTS ("
+        f"SELECT 1 FROM {table} mine WHERE mine.key = {table}.key AND mine.tenant = {tenant})))"
     )
 
 
